@@ -1,0 +1,30 @@
+// `shoal demo ...`: self-contained demonstrations that need no daemon.
+
+import { InvalidArgumentError as CommanderArgumentError, Option, type Command } from 'commander';
+import { runRaftDemo } from './raft-demo.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new CommanderArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+export function registerDemo(program: Command): void {
+  const demo = program.command('demo').description('run self-contained demonstrations (no daemon needed)');
+
+  demo
+    .command('raft')
+    .description('run a Raft cluster in one process on the on-disk WAL, commit proposals, crash the leader')
+    .addOption(new Option('--nodes <n>', 'number of Raft nodes').argParser(positiveInt).default(3))
+    .addOption(new Option('--proposals <n>', 'number of proposals to commit').argParser(positiveInt).default(1000))
+    .addOption(new Option('--data-dir <dir>', 'where the WALs go (default: a fresh temporary directory)'))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (opts: { nodes: number; proposals: number; dataDir?: string; format: 'text' | 'json' }) => {
+      await runRaftDemo({
+        nodes: opts.nodes,
+        proposals: opts.proposals,
+        format: opts.format,
+        ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+      });
+    });
+}
