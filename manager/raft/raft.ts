@@ -210,10 +210,11 @@ export class Raft {
     this.role = StateRole.Leader;
     this.trk.progress.get(this.id)?.becomeReplicate();
     // Configuration changes wait until an entry of this term commits (the
-    // fix for the single-server membership change bug).
-    this.pendingConfIndex = this.raftLog.lastIndex();
+    // fix for the single-server membership change bug): the empty entry
+    // appended below is that entry, so wait until it is applied.
     const empty: Entry = { term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) };
     if (!this.appendEntries([empty])) throw new Error('raft: could not append the empty entry of a new term');
+    this.pendingConfIndex = this.raftLog.lastIndex();
     this.logger.info({ id: this.id, term: this.term }, 'became leader');
   }
 
@@ -306,6 +307,20 @@ export class Raft {
     pr.sentEntries(ents.length, prevIndex + ents.length, bytes);
     pr.sentCommit = Math.max(pr.sentCommit, commit);
     return true;
+  }
+
+  private sendEmptyAppend(to: NodeId): void {
+    const pr = this.trk.progress.get(to);
+    if (!pr) return;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.raftLog.termOrZero(prevIndex);
+    if (prevTerm === 0 && prevIndex > 0) {
+      // The window's end is compacted away: probing will fall back to a snapshot.
+      pr.becomeProbe();
+      this.sendAppend(to);
+      return;
+    }
+    this.send(msg({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, commit: this.raftLog.committed }));
   }
 
   private sendAppend(to: NodeId): void {
@@ -545,6 +560,10 @@ export class Raft {
         if (pr.state === ProgressState.Snapshot) {
           // A lost chunk would stall the transfer; resend what is unacknowledged.
           this.sendSnapshotChunk(m.from);
+        } else if (pr.state === ProgressState.Replicate && pr.inflights.full()) {
+          // Every append in the window may have been lost. An empty append at
+          // the window's end gets rejected if so, which drops us back to probing.
+          this.sendEmptyAppend(m.from);
         } else if (pr.match < this.raftLog.lastIndex() || pr.state === ProgressState.Probe) {
           this.sendAppend(m.from);
         }
@@ -575,9 +594,11 @@ export class Raft {
     if (this.leadTransferee !== NONE) {
       throw new ProposalDroppedError(`leadership is being transferred to ${this.leadTransferee}; retry on the new leader`);
     }
+    let confChanges = 0;
     for (const e of m.entries) {
       if (e.type !== EntryType.ConfChange) continue;
-      if (this.pendingConfIndex > this.raftLog.applied) {
+      // One change at a time, also within a single batch.
+      if (this.pendingConfIndex > this.raftLog.applied || ++confChanges > 1) {
         throw new ProposalDroppedError('another membership change is in progress; retry when it has been applied');
       }
       const cc = decodeConfChange(e.data);
@@ -707,6 +728,10 @@ export class Raft {
         if (pr.match + 1 >= this.raftLog.firstIndex()) {
           pr.becomeProbe();
           pr.becomeReplicate();
+        } else if (pr.match >= pr.pendingSnapshot) {
+          // The follower already has what this snapshot holds, but our log was
+          // compacted further meanwhile: probe, which offers a newer snapshot.
+          pr.becomeProbe();
         }
         break;
       case ProgressState.Replicate:
@@ -737,7 +762,9 @@ export class Raft {
       return;
     }
     const received = m.received ?? 0;
-    if (received > t.acked) t.acked = Math.min(received, t.snapshot.data.byteLength);
+    // Trust the follower's count even when it is lower: it may have restarted
+    // and lost the partial snapshot, and would refuse every later chunk.
+    if (received !== t.acked) t.acked = Math.min(received, t.snapshot.data.byteLength);
     // The follower answers with an AppResp once the whole snapshot is installed.
     if (t.acked < t.snapshot.data.byteLength) this.sendSnapshotChunk(m.from);
   }
@@ -845,9 +872,10 @@ export class Raft {
     const { index, term } = c.metadata;
     if (c.offset === 0) {
       if (index <= this.raftLog.committed) {
-        // We already have everything in it.
+        // We already have everything in it: say how far we are and decline it.
         this.snapReceive = undefined;
         this.send(msg({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed }));
+        this.send(msg({ type: MessageType.SnapAck, to: m.from, index, reject: true }));
         return;
       }
       this.snapReceive = { index, term, total: c.total, received: 0, parts: [] };

@@ -158,7 +158,7 @@ export class RawNode {
     const prev = this.prevHardState;
     if (hs.term !== prev.term || hs.vote !== prev.vote || hs.commit !== prev.commit) rd.hardState = hs;
     if (r.raftLog.unstable.snapshot) rd.snapshot = r.raftLog.unstable.snapshot;
-    rd.mustSync = rd.entries.length > 0 || (rd.hardState !== undefined && (hs.term !== prev.term || hs.vote !== prev.vote));
+    rd.mustSync = rd.entries.length > 0 || rd.snapshot !== undefined || (rd.hardState !== undefined && (hs.term !== prev.term || hs.vote !== prev.vote));
     const last = rd.committedEntries[rd.committedEntries.length - 1];
     if (last) r.raftLog.acceptApplying(last.index);
     this.outstanding = rd;
@@ -176,7 +176,9 @@ export class RawNode {
     if (lastEnt) r.raftLog.stableTo(lastEnt.index, lastEnt.term);
     if (rd.snapshot) r.raftLog.stableSnapTo(rd.snapshot.metadata.index);
     const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
-    if (lastCommitted) {
+    // A snapshot installed while this Ready was being handled already moved
+    // applied past these entries.
+    if (lastCommitted && lastCommitted.index > r.raftLog.applied) {
       r.raftLog.appliedTo(lastCommitted.index);
       if (r.role === StateRole.Leader) r.reduceUncommittedSize(rd.committedEntries);
     }

@@ -30,6 +30,9 @@ export interface NetworkOptions {
   bugs?: RaftBug[];
   /** Members not in `voters` start empty and must be added by a conf change. */
   learners?: NodeId[];
+  maxUncommittedEntriesSize?: number;
+  maxInflightBytes?: number;
+  maxCommittedSizePerReady?: number;
 }
 
 export class Network {
@@ -40,6 +43,14 @@ export class Network {
   /** Message types dropped everywhere. */
   readonly dropTypes = new Set<MessageType>();
   readonly delivered: Message[] = [];
+  /** Every message taken from a Ready, in order, whether delivered, dropped or held. */
+  readonly sent: Message[] = [];
+  /** Messages for which this returns true are dropped (besides cut links and dropTypes). */
+  dropIf: ((m: Message) => boolean) | undefined;
+  /** Messages for which this returns true are held back until release(). */
+  holdIf: ((m: Message) => boolean) | undefined;
+  /** Messages held back by holdIf, in the order they were sent. */
+  readonly held: Message[] = [];
   private readonly random: SeededRandom;
 
   constructor(
@@ -77,6 +88,9 @@ export class Network {
       maxInflightMsgs: this.opts.maxInflightMsgs ?? 256,
       snapshotChunkBytes: this.opts.snapshotChunkBytes ?? 1024 * 1024,
       bugs: new Set(this.opts.bugs ?? []),
+      ...(this.opts.maxUncommittedEntriesSize !== undefined ? { maxUncommittedEntriesSize: this.opts.maxUncommittedEntriesSize } : {}),
+      ...(this.opts.maxInflightBytes !== undefined ? { maxInflightBytes: this.opts.maxInflightBytes } : {}),
+      ...(this.opts.maxCommittedSizePerReady !== undefined ? { maxCommittedSizePerReady: this.opts.maxCommittedSizePerReady } : {}),
     });
     const tn: TestNode = { id, node, storage, applied: [], readStates: [], snapshotsApplied: [] };
     this.nodes.set(id, tn);
@@ -101,6 +115,7 @@ export class Network {
         tn.storage.append(rd.entries);
         if (rd.hardState) tn.storage.setHardState(rd.hardState);
         this.queue.push(...rd.messages);
+        this.sent.push(...rd.messages);
         for (const e of rd.committedEntries) {
           tn.applied.push(e);
           if (e.type === EntryType.ConfChange) tn.node.applyConfChange(decodeConfChange(e.data));
@@ -119,6 +134,11 @@ export class Network {
       if (++n > maxMessages) throw new Error('network did not settle');
       const m = this.queue.shift()!;
       if (this.cut.has(`${m.from}->${m.to}`) || this.dropTypes.has(m.type)) continue;
+      if (this.dropIf?.(m)) continue;
+      if (this.holdIf?.(m)) {
+        this.held.push(m);
+        continue;
+      }
       const to = this.nodes.get(m.to);
       if (!to) continue;
       this.delivered.push(m);
@@ -145,11 +165,37 @@ export class Network {
     this.settle();
   }
 
+  /** Put held messages (those matching pred, or all) back on the wire, then settle. */
+  release(pred: (m: Message) => boolean = () => true): void {
+    const keep: Message[] = [];
+    for (const m of this.held) (pred(m) ? this.queue : keep).push(m);
+    this.held.length = 0;
+    this.held.push(...keep);
+    this.settle();
+  }
+
+  /**
+   * Restart a node: a new RawNode over the same storage, as after a crash.
+   * The application state (applied entries) starts over from the storage.
+   */
+  restart(id: NodeId): TestNode {
+    const old = this.get(id);
+    return this.addNode(id, old.storage);
+  }
+
   isolate(id: NodeId): void {
     for (const other of this.nodes.keys()) {
       if (other === id) continue;
       this.cut.add(`${id}->${other}`);
       this.cut.add(`${other}->${id}`);
+    }
+  }
+
+  /** Undo isolate(id) and cutLink for links touching id; other cuts stay. */
+  reconnect(id: NodeId): void {
+    for (const k of [...this.cut]) {
+      const [from, to] = k.split('->');
+      if (from === id || to === id) this.cut.delete(k);
     }
   }
 
