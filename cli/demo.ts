@@ -1,6 +1,7 @@
 // `shoal demo ...`: self-contained demonstrations that need no daemon.
 
 import { InvalidArgumentError as CommanderArgumentError, Option, type Command } from 'commander';
+import { getGlobalOptions } from './globals.js';
 import { runRaftDemo } from './raft-demo.js';
 
 function positiveInt(value: string): number {
@@ -19,12 +20,14 @@ export function registerDemo(program: Command): void {
     .addOption(new Option('--proposals <n>', 'number of proposals to commit').argParser(positiveInt).default(1000))
     .addOption(new Option('--data-dir <dir>', 'where the WALs go (default: a fresh temporary directory)'))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (opts: { nodes: number; proposals: number; dataDir?: string; format: 'text' | 'json' }) => {
+    .action(async (opts: { nodes: number; proposals: number; dataDir?: string; format: 'text' | 'json' }, cmd: Command) => {
+      const { logLevel } = getGlobalOptions(cmd);
       await runRaftDemo({
         nodes: opts.nodes,
         proposals: opts.proposals,
         format: opts.format,
         ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+        ...(logLevel !== undefined ? { logLevel } : {}),
       });
     });
 }

@@ -172,8 +172,10 @@ export class RaftLog {
    * 0 when all are already present with the same terms.
    */
   findConflict(ents: Entry[]): number {
+    const last = this.lastIndex();
     for (const e of ents) {
-      if (!this.matchTerm(e.index, e.term)) return e.index;
+      // Past our last index the entry is simply new (the common case: no lookup that throws).
+      if (e.index > last || !this.matchTerm(e.index, e.term)) return e.index;
     }
     return 0;
   }
