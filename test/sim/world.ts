@@ -300,18 +300,19 @@ export class SimWorld implements NodeObserver {
       case 'flake': {
         const n = this.nodes.get(ev.node);
         if (!n || !n.alive || !this.faultsOn || n.raw.raft.term !== ev.term || n.raw.raft.role !== StateRole.Leader) return;
-        if (this.rand.chance(0.5)) {
+        const how = this.rand.int(3);
+        if (how === 0) {
           this.crashNode(n);
-        } else {
-          const members = [...this.nodes.keys()].filter((id) => !this.retired.has(id));
-          for (const m of members) {
-            if (m === n.id) continue;
-            this.cut.add(`${n.id}->${m}`);
-            this.cut.add(`${m}->${n.id}`);
-          }
-          this.log(`new leader ${n.id} isolated`);
-          this.queue.push(this.now + 50 + this.rand.int(500), { kind: 'heal' });
+          return;
         }
+        // Cut it off alone, or with one follower so that its latest entries
+        // reach exactly one other log.
+        const members = [...this.nodes.keys()].filter((id) => !this.retired.has(id)).sort();
+        const side = new Set([n.id]);
+        if (how === 2) side.add(this.rand.pick(members.filter((m) => m !== n.id)));
+        for (const a of members) for (const b of members) if (side.has(a) !== side.has(b)) this.cut.add(`${a}->${b}`);
+        this.log(`leader ${n.id} of term ${ev.term} cut off with {${[...side].join(',')}}`);
+        this.queue.push(this.now + 50 + this.rand.int(500), { kind: 'heal' });
         return;
       }
       case 'retire': {
