@@ -15,7 +15,6 @@ import {
   type Entry,
   EntryType,
   entrySize,
-  isLocalMessage,
   type Message,
   MessageType,
   msg,
@@ -1005,10 +1004,5 @@ export class Raft {
     } else {
       for (const id of this.trk.ids()) if (id !== this.id) this.maybeSendAppend(id, false);
     }
-  }
-
-  /** Allow a message type to be stepped from outside (RawNode checks). */
-  static isLocal(m: Message): boolean {
-    return isLocalMessage(m.type);
   }
 }

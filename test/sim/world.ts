@@ -5,7 +5,7 @@
 // Invariants are checked as the events that could break them happen (a node
 // changing role, persisting entries, applying an entry), which is after every
 // step; the client history is checked for linearizability at the end.
-import { decodeConfChange, encodeConfChange } from '../../manager/raft/conf-change.js';
+import { decodeConfChange } from '../../manager/raft/conf-change.js';
 import type { RaftBug } from '../../manager/raft/raft.js';
 import { ctxKey } from '../../manager/raft/read-only.js';
 import {
@@ -703,7 +703,6 @@ export class SimWorld implements NodeObserver {
     } catch (e) {
       if (!(e instanceof ProposalDroppedError)) throw e;
     }
-    void encodeConfChange;
   }
 
   // --- the end -----------------------------------------------------------
