@@ -120,12 +120,8 @@ export class RawNode {
   hasReady(): boolean {
     if (this.outstanding) return false;
     const r = this.raft;
-    const ss = this.softState();
-    if (ss.lead !== this.prevSoftState.lead || ss.role !== this.prevSoftState.role) return true;
-    const hs = this.hardState();
-    if (hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote || hs.commit !== this.prevHardState.commit) {
-      return true;
-    }
+    if (softStateChanged(this.softState(), this.prevSoftState)) return true;
+    if (hardStateChanged(this.hardState(), this.prevHardState)) return true;
     return (
       r.raftLog.unstable.snapshot !== undefined ||
       r.raftLog.unstableEntries().length > 0 ||
@@ -153,10 +149,10 @@ export class RawNode {
     r.msgs = [];
     r.readStates = [];
     const ss = this.softState();
-    if (ss.lead !== this.prevSoftState.lead || ss.role !== this.prevSoftState.role) rd.softState = ss;
+    if (softStateChanged(ss, this.prevSoftState)) rd.softState = ss;
     const hs = this.hardState();
     const prev = this.prevHardState;
-    if (hs.term !== prev.term || hs.vote !== prev.vote || hs.commit !== prev.commit) rd.hardState = hs;
+    if (hardStateChanged(hs, prev)) rd.hardState = hs;
     if (r.raftLog.unstable.snapshot) rd.snapshot = r.raftLog.unstable.snapshot;
     rd.mustSync = rd.entries.length > 0 || rd.snapshot !== undefined || (rd.hardState !== undefined && (hs.term !== prev.term || hs.vote !== prev.vote));
     const last = rd.committedEntries[rd.committedEntries.length - 1];
@@ -207,4 +203,12 @@ export class RawNode {
       progress,
     };
   }
+}
+
+function softStateChanged(a: SoftState, b: SoftState): boolean {
+  return a.lead !== b.lead || a.role !== b.role;
+}
+
+function hardStateChanged(a: HardState, b: HardState): boolean {
+  return a.term !== b.term || a.vote !== b.vote || a.commit !== b.commit;
 }
