@@ -1,0 +1,75 @@
+// What the HTTP API needs from the daemon. The API layer (routes, schemas,
+// Docker shapes of requests and errors) is written against this interface; the
+// daemon's composition root implements it. Every method throws ShoalError
+// subclasses (shared/errors.ts) whose status the API returns unchanged, e.g.
+// UnavailableError (503) "This node is not a swarm manager..." on a worker.
+import type { Node, NodeAvailability, NodeSpec, Swarm, SwarmInfo, SwarmSpec } from '../../shared/model/index.js';
+
+/** POST /swarm/init body (definitions in the /swarm/init path of the reference). */
+export interface SwarmInitRequest {
+  ListenAddr?: string;
+  AdvertiseAddr?: string;
+  DataPathAddr?: string;
+  DataPathPort?: number;
+  DefaultAddrPool?: string[];
+  ForceNewCluster?: boolean;
+  SubnetSize?: number;
+  Spec?: Partial<SwarmSpec>;
+}
+
+/** POST /swarm/join body. */
+export interface SwarmJoinRequest {
+  ListenAddr?: string;
+  AdvertiseAddr?: string;
+  DataPathAddr?: string;
+  /** host:port of managers already in the swarm. */
+  RemoteAddrs: string[];
+  JoinToken: string;
+  Availability?: NodeAvailability;
+}
+
+/** POST /swarm/update query flags. */
+export interface SwarmRotate {
+  rotateWorkerToken: boolean;
+  rotateManagerToken: boolean;
+  rotateManagerUnlockKey: boolean;
+}
+
+/** Facts about this daemon that GET /info and GET /version report. */
+export interface LocalInfo {
+  /** Stable id of this daemon (its libp2p peer id). */
+  id: string;
+  hostname: string;
+  dataRoot: string;
+  os: string;
+  arch: string;
+  kernelVersion: string;
+  ncpu: number;
+  memTotal: number;
+  labels: string[];
+}
+
+export interface ApiBackend {
+  local(): LocalInfo;
+  /** The Swarm section of GET /info; never throws for "not in a swarm". */
+  swarmInfo(): Promise<SwarmInfo>;
+  /** Returns the new node's ID. 503 when already part of a swarm. */
+  init(req: SwarmInitRequest): Promise<string>;
+  join(req: SwarmJoinRequest): Promise<void>;
+  /** force is required for a manager; without it a manager gets 503 with Docker's quorum warning. */
+  leave(force: boolean): Promise<void>;
+  inspectSwarm(): Promise<Swarm>;
+  /** version is the Swarm's Version.Index the caller read (409 when it moved). */
+  updateSwarm(version: number, spec: SwarmSpec, rotate: SwarmRotate): Promise<void>;
+  /** Every node; the API applies the filters. */
+  listNodes(): Promise<Node[]>;
+  /** By full ID, unique ID prefix, or hostname (404 otherwise). */
+  inspectNode(idOrName: string): Promise<Node>;
+  updateNode(idOrName: string, version: number, spec: NodeSpec): Promise<void>;
+  removeNode(idOrName: string, force: boolean): Promise<void>;
+}
+
+export const NOT_IN_SWARM_MESSAGE =
+  'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+export const WORKER_NODE_MESSAGE =
+  "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
