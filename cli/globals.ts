@@ -4,6 +4,9 @@
 import { Option, type Command } from 'commander';
 import { createLogger, type Logger } from '../shared/logger.js';
 
+/** Where the CLI looks for the daemon, and where `shoal daemon` listens, without -H. */
+export const DEFAULT_HOST = 'unix:///run/shoal/shoal.sock';
+
 export interface GlobalOptions {
   /** Daemon address (-H / SHOAL_HOST); undefined means the default local socket. */
   host: string | undefined;
@@ -13,7 +16,7 @@ export interface GlobalOptions {
 
 export function addGlobalOptions(program: Command): void {
   program
-    .addOption(new Option('-H, --host <url>', 'daemon address, e.g. tcp://127.0.0.1:2375 or unix:///run/shoal.sock').env('SHOAL_HOST'))
+    .addOption(new Option('-H, --host <url>', `daemon address, e.g. tcp://127.0.0.1:2375 (default: ${DEFAULT_HOST})`).env('SHOAL_HOST'))
     .addOption(
       new Option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace, silent (logs go to stderr)').env(
         'SHOAL_LOG_LEVEL',

@@ -1,17 +1,14 @@
-// `shoal version`: the client section of `docker version`. A server section joins it once
-// the daemon exists.
+// `shoal version`: the Client and Server sections of `docker version`. The client part
+// is printed even when the daemon cannot be reached, then the error, as docker does.
 
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { API_VERSION, MIN_API_VERSION, VERSION } from '../shared/version.js';
+import { ClusterApi } from './commands/api.js';
+import { formatOption, printJson, type CommandContext } from './commands/context.js';
+import { formatClientVersion, formatVersion, type ClientVersion, type ServerVersion } from './format/version.js';
 
-export interface ClientVersion {
-  Version: string;
-  ApiVersion: string;
-  MinAPIVersion: string;
-  NodeVersion: string;
-  Os: string;
-  Arch: string;
-}
+export type { ClientVersion } from './format/version.js';
+export { formatClientVersion } from './format/version.js';
 
 // Docker reports Go's GOARCH names; map Node's so the output reads the same.
 const GO_ARCH: Readonly<Record<string, string>> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm' };
@@ -27,24 +24,22 @@ export function clientVersion(): ClientVersion {
   };
 }
 
-export function formatClientVersion(v: ClientVersion): string {
-  const rows: [string, string][] = [
-    ['Version', v.Version],
-    ['API version', `${v.ApiVersion} (minimum ${v.MinAPIVersion})`],
-    ['Node version', v.NodeVersion],
-    ['OS/Arch', `${v.Os}/${v.Arch}`],
-  ];
-  const width = Math.max(...rows.map(([k]) => k.length)) + 2;
-  return ['Client:', ...rows.map(([k, val]) => ` ${`${k}:`.padEnd(width)}${val}`)].join('\n') + '\n';
-}
-
-export function registerVersion(program: Command): void {
+export function registerVersion(program: Command, ctx: CommandContext): void {
   program
     .command('version')
-    .description('show version information')
-    .addOption(new Option('-f, --format <format>', 'output format (default: a table)').choices(['json']))
-    .action((opts: { format?: 'json' }) => {
-      const v = clientVersion();
-      process.stdout.write(opts.format === 'json' ? `${JSON.stringify({ Client: v })}\n` : formatClientVersion(v));
+    .description('show the version of this client and of the daemon')
+    .addOption(formatOption('-f, --format <format>'))
+    .action(async (opts: { format?: 'json' }, cmd: Command) => {
+      const client = clientVersion();
+      let server: ServerVersion;
+      try {
+        server = await new ClusterApi(ctx.client(cmd)).version();
+      } catch (err) {
+        if (opts.format === 'json') printJson(ctx.io, { Client: client, Server: null });
+        else ctx.io.out(formatClientVersion(client));
+        throw err;
+      }
+      if (opts.format === 'json') printJson(ctx.io, { Client: client, Server: server });
+      else ctx.io.out(formatVersion(client, server));
     });
 }

@@ -15,6 +15,10 @@ export interface SwarmInitRequest {
   ForceNewCluster?: boolean;
   SubnetSize?: number;
   Spec?: Partial<SwarmSpec>;
+  /** Availability of this first node (`docker swarm init --availability`). */
+  Availability?: NodeAvailability;
+  /** `docker swarm init --autolock`; shoal has no autolock, so true should be refused. */
+  AutoLockManagers?: boolean;
 }
 
 /** POST /swarm/join body. */

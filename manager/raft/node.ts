@@ -9,7 +9,7 @@
 // the structure rather than from a timer.
 import { EventEmitter } from 'node:events';
 import { type Cancel, type Clock, SystemClock } from '../../shared/clock.js';
-import { InvalidArgumentError, UnavailableError } from '../../shared/errors.js';
+import { InvalidArgumentError, ShoalError, UnavailableError } from '../../shared/errors.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { SystemRandom } from '../../shared/random.js';
 import { decodeConfChange, encodeConfChange } from './conf-change.js';
@@ -507,7 +507,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
           result = this.sm.apply(e);
         } catch (err) {
           failure = err;
-          this.log.warn({ index: e.index, err }, 'state machine rejected an entry');
+          // A rejection the proposer caused (stale version, bad input) is routine; anything else is not.
+          const routine = err instanceof ShoalError && err.status < 500;
+          this.log[routine ? 'debug' : 'warn']({ index: e.index, err }, 'state machine rejected an entry');
         }
       }
       this.applied = e.index;

@@ -73,9 +73,13 @@ export interface SwarmInfo {
  */
 export interface ClusterRecord extends Swarm {
   Internal: {
-    /** Hex fingerprint identifying the cluster inside every join token. */
+    /** Fingerprint (50 base-36 characters, from the cluster public key) identifying the cluster inside every join token. */
     Fingerprint: string;
     WorkerSecret: string;
     ManagerSecret: string;
+    /** The cluster's Ed25519 key (PKCS#8 DER): joiners check the token's fingerprint against its public half. */
+    ClusterKey: Uint8Array;
+    /** Raw 32-byte public key; Fingerprint is derived from it. */
+    ClusterPublicKey: Uint8Array;
   };
 }

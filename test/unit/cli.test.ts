@@ -1,9 +1,12 @@
-// Runs the compiled `shoal` binary as a user would, to check what lands on stdout.
+// Runs the compiled `shoal` binary as a user would, to check what lands on stdout and
+// that the process exits by itself (no client connection left holding it open).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -11,10 +14,12 @@ const execFileP = promisify(execFile);
 // dist/test/unit/cli.test.js -> dist/cli/main.js and the repo's package.json.
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const PKG: { version: string } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+// A socket path nobody listens on, so `version` cannot reach a daemon running on this machine.
+const NO_DAEMON = `unix://${join(mkdtempSync(join(tmpdir(), 'shoal-cli-')), 'none.sock')}`;
 
 async function shoal(...args: string[]): Promise<{ stdout: string; stderr: string }> {
   // process.execPath: the same Node that runs the tests (24), not whatever `node` is on PATH.
-  return execFileP(process.execPath, [MAIN, ...args], { env: { ...process.env, SHOAL_LOG_LEVEL: 'info' } });
+  return execFileP(process.execPath, [MAIN, ...args], { env: { ...process.env, SHOAL_LOG_LEVEL: 'info', SHOAL_HOST: NO_DAEMON } });
 }
 
 async function shoalFails(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -27,35 +32,42 @@ async function shoalFails(...args: string[]): Promise<{ code: number; stdout: st
   assert.fail(`shoal ${args.join(' ')} should have failed`);
 }
 
+const CANNOT_CONNECT = `Cannot connect to the shoal daemon at ${NO_DAEMON}. Is the shoal daemon running? (start it with: shoal daemon)\n`;
+
 test('shoal --version prints the package version', async () => {
   const { stdout } = await shoal('--version');
   assert.equal(stdout.trim(), PKG.version);
 });
 
-test('shoal version --format json prints the client section', async () => {
-  const { stdout } = await shoal('version', '--format', 'json');
-  const parsed: { Client: Record<string, string> } = JSON.parse(stdout);
+test('shoal version --format json prints the client section, and no server without a daemon', async () => {
+  const { code, stdout, stderr } = await shoalFails('version', '--format', 'json');
+  assert.equal(code, 1);
+  const parsed: { Client: Record<string, string>; Server: unknown } = JSON.parse(stdout);
   assert.equal(parsed.Client['Version'], PKG.version);
   assert.equal(parsed.Client['ApiVersion'], '1.56');
   assert.equal(parsed.Client['MinAPIVersion'], '1.24');
   assert.equal(parsed.Client['NodeVersion'], process.version);
   assert.equal(parsed.Client['Os'], process.platform);
   assert.equal(typeof parsed.Client['Arch'], 'string');
+  assert.equal(parsed.Server, null);
+  assert.equal(stderr, CANNOT_CONNECT);
 });
 
-test('shoal version prints a table', async () => {
-  const { stdout } = await shoal('version');
+test('shoal version prints the client table, then says the daemon is not running (SHOAL_HOST honoured)', async () => {
+  const { code, stdout, stderr } = await shoalFails('version');
+  assert.equal(code, 1);
   assert.match(stdout, /^Client:\n/);
   assert.match(stdout, new RegExp(`^ Version: +${PKG.version.replaceAll('.', '\\.')}$`, 'm'));
   assert.match(stdout, /^ API version: +1\.56 /m);
   assert.match(stdout, /^ OS\/Arch: +\S+\/\S+$/m);
+  assert.equal(stderr, CANNOT_CONNECT);
 });
 
 test('shoal --help lists the commands', async () => {
   const { stdout } = await shoal('--help');
-  assert.match(stdout, /^ +version\b/m);
-  assert.match(stdout, /^ +demo\b/m);
+  for (const command of ['swarm', 'node', 'info', 'version', 'demo']) assert.match(stdout, new RegExp(`^ +${command}\\b`, 'm'));
   assert.match(stdout, /--host/);
+  assert.match(stdout, /unix:\/\/\/run\/shoal\/shoal\.sock/);
 });
 
 test('bad input fails with a message on stderr and nothing on stdout', async () => {
@@ -68,4 +80,9 @@ test('bad input fails with a message on stderr and nothing on stdout', async () 
   assert.equal(badLevel.code, 1);
   assert.equal(badLevel.stdout, '');
   assert.match(badLevel.stderr, /invalid log level "loud"/);
+
+  const badArgs = await shoalFails('node', 'update', 'a', 'b');
+  assert.equal(badArgs.code, 1);
+  assert.equal(badArgs.stdout, '');
+  assert.match(badArgs.stderr, /too many arguments/);
 });

@@ -1,0 +1,551 @@
+// The daemon's composition root: one per host. It owns the libp2p host, the
+// manager (when this node is one), the session with the leader, and the
+// local swarm state on disk, and it answers the HTTP API (ApiBackend).
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatHostPort, fromMultiaddr, parseHostPort, toMultiaddr, type HostPort } from '../../shared/addr.js';
+import { type Clock, SystemClock } from '../../shared/clock.js';
+import { InvalidArgumentError, ShoalError, UnavailableError } from '../../shared/errors.js';
+import { newObjectId, newRaftId } from '../../shared/ids.js';
+import type { Logger } from '../../shared/logger.js';
+import type { ClusterRecord, Node, NodeRecord, NodeSpec, Swarm, SwarmInfo, SwarmSpec } from '../../shared/model/index.js';
+import { loadOrCreateIdentity } from '../../shared/p2p/identity.js';
+import { P2PHost, type GuardDecision } from '../../shared/p2p/host.js';
+import {
+  PROTOCOL_ADMIT,
+  PROTOCOL_JOIN,
+  PROTOCOL_PING,
+  PROTOCOL_PROPOSE,
+  PROTOCOL_SESSION,
+  parseAdmitRequest,
+  parseJoinRequest,
+  parseJoinResponse,
+  parseProposeRequest,
+  parseSessionRequest,
+  type JoinRequest,
+  type JoinResponse,
+  type ManagerPeer,
+} from '../../shared/protocol/cluster.js';
+import { VERSION } from '../../shared/version.js';
+import {
+  NOT_IN_SWARM_MESSAGE,
+  WORKER_NODE_MESSAGE,
+  type ApiBackend,
+  type LocalInfo,
+  type SwarmInitRequest,
+  type SwarmJoinRequest,
+  type SwarmRotate,
+} from '../../manager/api/backend.js';
+import { ClusterControl } from '../../manager/control.js';
+import { DEFAULT_HEARTBEAT_MS, Manager } from '../../manager/manager.js';
+import { newNodeRecord } from '../../manager/membership/admission.js';
+import { generateClusterKey, verifyNonce } from '../../manager/membership/cluster-key.js';
+import { fingerprintOf, newSecret, parseToken } from '../../manager/membership/tokens.js';
+import { toClusterInfo } from '../../manager/views.js';
+import { AgentSession, type SessionUpdate } from '../../worker/agent/session.js';
+import { resolveAdvertise } from './advertise.js';
+import { dockerArch, hostFacts, hostPlatform, hostResources } from './local-info.js';
+import { clearLocalState, loadLocalState, saveLocalState, type LocalState } from './local-state.js';
+
+const RAFT_PROTOCOL = '/shoal/raft/1';
+const MANAGER_PROTOCOLS = new Set([RAFT_PROTOCOL, PROTOCOL_ADMIT, PROTOCOL_PROPOSE, PROTOCOL_PING]);
+
+export interface DaemonOptions {
+  dataRoot: string;
+  logger: Logger;
+  clock?: Clock;
+  /** Raft tick (ms) and election ticks; the defaults give about a one-second failover. */
+  tickMs?: number;
+  electionTick?: number;
+}
+
+export class Daemon implements ApiBackend {
+  private state: LocalState | undefined;
+  private host: P2PHost | undefined;
+  private manager: Manager | undefined;
+  private control: ClusterControl | undefined;
+  private session: AgentSession | undefined;
+  /** Serialises init/join/leave and role changes. */
+  private lifecycle: Promise<unknown> = Promise.resolve();
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private peerId = '';
+
+  private constructor(private readonly opts: DaemonOptions) {
+    this.clock = opts.clock ?? new SystemClock();
+    this.log = opts.logger;
+  }
+
+  static async open(opts: DaemonOptions): Promise<Daemon> {
+    const d = new Daemon(opts);
+    const key = await loadOrCreateIdentity(d.identityFile);
+    d.peerId = (await import('../../shared/p2p/identity.js')).peerIdString(key);
+    d.state = await loadLocalState(opts.dataRoot);
+    if (d.state) {
+      d.log.info({ node: d.state.nodeId, role: d.state.role, cluster: d.state.clusterId }, 'resuming swarm membership');
+      await d.activate(d.state, false);
+    }
+    return d;
+  }
+
+  private get identityFile(): string {
+    return join(this.opts.dataRoot, 'identity.key');
+  }
+
+  private get raftDir(): string {
+    return join(this.opts.dataRoot, 'raft');
+  }
+
+  private serialise<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lifecycle.then(fn, fn);
+    this.lifecycle = run.catch(() => undefined);
+    return run;
+  }
+
+  // --- lifecycle -------------------------------------------------------------------
+
+  private async startHost(listen: HostPort): Promise<P2PHost> {
+    const privateKey = await loadOrCreateIdentity(this.identityFile);
+    const host = await P2PHost.create({
+      privateKey,
+      listenHost: listen.host,
+      listenPort: listen.port,
+      logger: this.log.child({ component: 'p2p' }),
+      guard: (peer, protocol) => this.guard(peer, protocol),
+    });
+    this.peerId = host.peerId;
+    host.handleRequest(PROTOCOL_JOIN, async (req, ctx) => this.onJoin(req, ctx.peerId));
+    host.handleRequest(PROTOCOL_ADMIT, async (req, ctx) => {
+      const m = this.requireManagerForPeer();
+      const a = parseAdmitRequest(req);
+      return this.logRejection(ctx.peerId, () => m.admit(a.join, a.peerId));
+    });
+    host.handleRequest(PROTOCOL_PROPOSE, async (req) => this.requireManagerForPeer().proposeForFollower(parseProposeRequest(req, 8 << 20).data));
+    host.handleRequest(PROTOCOL_SESSION, async (req, ctx) => this.requireManagerForPeer().session(parseSessionRequest(req), ctx.peerId));
+    host.handleRequest(PROTOCOL_PING, async () => ({ ok: true }));
+    this.host = host;
+    return host;
+  }
+
+  /** Who may open which protocol: joins from anyone, the rest only from nodes the swarm knows. */
+  private guard(peerId: string, protocol: string): GuardDecision {
+    const m = this.manager;
+    if (protocol === PROTOCOL_JOIN) {
+      return m ? { allow: true } : { allow: false, reason: 'this node is not a manager and cannot admit nodes' };
+    }
+    if (protocol === PROTOCOL_SESSION) {
+      return m?.isKnownPeer(peerId) ? { allow: true } : { allow: false, reason: 'peer is not a node of this swarm' };
+    }
+    if (MANAGER_PROTOCOLS.has(protocol)) {
+      if (m?.isManagerPeer(peerId)) return { allow: true };
+      if (!m && protocol === PROTOCOL_PING && this.state?.managers.some((x) => x.peerId === peerId)) return { allow: true };
+      return { allow: false, reason: m?.isKnownPeer(peerId) ? 'peer is a worker; only managers may use this protocol' : 'peer is not a manager of this swarm' };
+    }
+    return { allow: false, reason: `unknown protocol ${protocol}` };
+  }
+
+  private requireManagerForPeer(): Manager {
+    if (!this.manager) throw new UnavailableError('this node is not a manager');
+    return this.manager;
+  }
+
+  private async onJoin(raw: unknown, peerId: string): Promise<JoinResponse> {
+    const m = this.requireManagerForPeer();
+    return this.logRejection(peerId, () => m.join(parseJoinRequest(raw), peerId));
+  }
+
+  private async logRejection<T>(peerId: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ShoalError && err.status < 500) {
+        this.log.warn({ peer: peerId, reason: err.message }, 'join rejected');
+      }
+      throw err;
+    }
+  }
+
+  /** Bring up everything the local state says this node runs. */
+  private async activate(state: LocalState, bootstrap: boolean): Promise<void> {
+    if (!this.host) await this.startHost(parseHostPort(state.listenAddr));
+    if (state.role === 'manager' && state.raftId !== 0) await this.startManager(state.raftId, bootstrap);
+    this.startSession(state);
+  }
+
+  private async startManager(raftId: number, bootstrap: boolean): Promise<Manager> {
+    const host = this.host!;
+    const m = await Manager.start({
+      dataDir: this.raftDir,
+      raftId,
+      nodeId: this.state!.nodeId,
+      host,
+      logger: this.log,
+      clock: this.clock,
+      bootstrap,
+      seeds: () => this.state?.managers ?? [],
+      ...(this.opts.tickMs !== undefined ? { tickMs: this.opts.tickMs } : {}),
+      ...(this.opts.electionTick !== undefined ? { electionTick: this.opts.electionTick } : {}),
+    });
+    m.on('removed', () => void this.serialise(() => this.stepDown('removed from the Raft membership')));
+    this.manager = m;
+    this.control = new ClusterControl(m);
+    return m;
+  }
+
+  /** This node stops being a manager (demoted, or removed from Raft). */
+  private async stepDown(why: string): Promise<void> {
+    const m = this.manager;
+    if (!m || !this.state) return;
+    this.log.info({ why }, 'this node is no longer a manager');
+    this.manager = undefined;
+    this.control = undefined;
+    await m.stop();
+    await rm(this.raftDir, { recursive: true, force: true });
+    this.state = { ...this.state, role: 'worker', raftId: 0 };
+    await saveLocalState(this.opts.dataRoot, this.state);
+  }
+
+  private startSession(state: LocalState): void {
+    this.session = new AgentSession({
+      nodeId: state.nodeId,
+      net: this.host!,
+      // A host cannot dial itself; its own manager is reached through local().
+      managers: () => (this.state?.managers ?? []).filter((m) => m.peerId !== this.peerId),
+      local: () => {
+        const m = this.manager;
+        return m?.raft.isLeader() ? (req) => m.session(req, this.peerId) : undefined;
+      },
+      onUpdate: (u) => this.onSessionUpdate(u),
+      onManagers: (list) => this.rememberManagers(list),
+      onRemoved: () => void this.serialise(() => this.teardown('this node was removed from the swarm')),
+      clock: this.clock,
+      logger: this.log.child({ component: 'session' }),
+      initialPeriodMs: Math.min(1000, DEFAULT_HEARTBEAT_MS),
+    });
+    this.session.start();
+  }
+
+  private onSessionUpdate(u: SessionUpdate): void {
+    const s = this.state;
+    if (!s) return;
+    if (u.role === 'manager' && u.raftId !== 0 && !this.manager) {
+      void this.serialise(async () => {
+        if (this.manager || !this.state) return;
+        this.log.info({ raftId: u.raftId }, 'this node was promoted to manager');
+        await rm(this.raftDir, { recursive: true, force: true });
+        this.state = { ...this.state, role: 'manager', raftId: u.raftId };
+        await saveLocalState(this.opts.dataRoot, this.state);
+        await this.startManager(u.raftId, false);
+      }).catch((err: unknown) => this.log.error({ err }, 'could not start the manager after a promotion'));
+    } else if (u.role === 'worker' && u.raftId === 0 && this.manager) {
+      void this.serialise(() => this.stepDown('demoted to worker')).catch((err: unknown) =>
+        this.log.error({ err }, 'could not stop the manager after a demotion'),
+      );
+    }
+  }
+
+  private rememberManagers(list: ManagerPeer[]): void {
+    const s = this.state;
+    if (!s) return;
+    const key = (l: readonly ManagerPeer[]): string => JSON.stringify([...l].sort((a, b) => a.raftId - b.raftId));
+    if (key(list) === key(s.managers)) return;
+    this.state = { ...s, managers: list };
+    void saveLocalState(this.opts.dataRoot, this.state).catch((err: unknown) => this.log.warn({ err }, 'could not save the manager list'));
+  }
+
+  /** Stop everything swarm-related and forget the swarm (leave, or removed by the managers). */
+  private async teardown(why: string): Promise<void> {
+    this.log.info({ why }, 'leaving the swarm');
+    this.session?.stop();
+    this.session = undefined;
+    const m = this.manager;
+    this.manager = undefined;
+    this.control = undefined;
+    await m?.stop();
+    await this.host?.stop();
+    this.host = undefined;
+    await rm(this.raftDir, { recursive: true, force: true });
+    await clearLocalState(this.opts.dataRoot);
+    // A node that joins again is a new node, with a new identity, as in Docker.
+    await rm(this.identityFile, { force: true });
+    this.peerId = (await import('../../shared/p2p/identity.js')).peerIdString(await loadOrCreateIdentity(this.identityFile));
+    this.state = undefined;
+  }
+
+  /** Graceful stop (SIGTERM): membership is kept for the next start. */
+  async close(): Promise<void> {
+    await this.serialise(async () => {
+      this.session?.stop();
+      await this.manager?.stop();
+      await this.host?.stop();
+    });
+  }
+
+  /** For tests and benchmarks: the running manager, if any. */
+  currentManager(): Manager | undefined {
+    return this.manager;
+  }
+
+  // --- ApiBackend -------------------------------------------------------------------
+
+  local(): LocalInfo {
+    const f = hostFacts();
+    return {
+      id: this.peerId,
+      hostname: f.hostname,
+      dataRoot: this.opts.dataRoot,
+      os: process.platform,
+      arch: dockerArch(),
+      kernelVersion: f.kernelVersion,
+      ncpu: f.ncpu,
+      memTotal: f.memTotal,
+      labels: [],
+    };
+  }
+
+  async swarmInfo(): Promise<SwarmInfo> {
+    const s = this.state;
+    if (!s) {
+      return { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
+    }
+    const info: SwarmInfo = {
+      NodeID: s.nodeId,
+      NodeAddr: parseHostPort(s.advertiseAddr).host,
+      LocalNodeState: 'active',
+      ControlAvailable: this.manager !== undefined,
+      Error: '',
+      RemoteManagers: s.managers.map((m) => ({ NodeID: m.nodeId, Addr: formatHostPort(fromMultiaddr(m.addr)) })),
+    };
+    const m = this.manager;
+    const c = m?.cluster();
+    if (m && c && this.control) {
+      const counts = this.control.counts();
+      info.Nodes = counts.nodes;
+      info.Managers = counts.managers;
+      info.Cluster = toClusterInfo(c);
+    }
+    return info;
+  }
+
+  init(req: SwarmInitRequest): Promise<string> {
+    return this.serialise(async () => {
+      if (this.state) {
+        throw new UnavailableError('This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.');
+      }
+      const listen = parseHostPort(req.ListenAddr ?? '0.0.0.0:2377');
+      const advertise = resolveAdvertise(req.AdvertiseAddr, listen);
+      // Raft state without swarm.json is a half-finished init: start over.
+      await rm(this.raftDir, { recursive: true, force: true });
+      const host = await this.startHost(listen);
+      const nodeId = newObjectId();
+      const raftId = newRaftId();
+      const self: ManagerPeer = { nodeId, peerId: host.peerId, addr: toMultiaddr(advertise), raftId };
+      const state: LocalState = {
+        nodeId,
+        clusterId: newObjectId(),
+        role: 'manager',
+        raftId,
+        listenAddr: formatHostPort(listen),
+        advertiseAddr: formatHostPort(advertise),
+        managers: [self],
+      };
+      this.state = state;
+      try {
+        const m = await this.startManager(raftId, true);
+        await m.raft.waitForLeader();
+        const cluster = newClusterRecord(state.clusterId, req);
+        const node: NodeRecord = {
+          ...newNodeRecord(this.joinFacts('', advertise, 'active'), host.peerId, 'manager', ''),
+          ID: nodeId,
+        };
+        node.Internal.RaftID = raftId;
+        await m.store.update((tx) => {
+          tx.create('cluster', cluster);
+          tx.create('nodes', node);
+        });
+        await saveLocalState(this.opts.dataRoot, state);
+      } catch (err) {
+        await this.teardown('swarm init failed');
+        throw err;
+      }
+      this.startSession(state);
+      this.log.info({ node: nodeId, cluster: state.clusterId, addr: state.advertiseAddr }, 'swarm initialised');
+      return nodeId;
+    });
+  }
+
+  private joinFacts(token: string, advertise: HostPort, availability: JoinRequest['availability']): JoinRequest {
+    return {
+      token,
+      nonce: new Uint8Array(randomBytes(32)),
+      hostname: hostFacts().hostname,
+      advertiseAddr: toMultiaddr(advertise),
+      availability,
+      platform: hostPlatform(),
+      resources: hostResources(),
+      engineVersion: VERSION,
+      engineLabels: {},
+    };
+  }
+
+  join(req: SwarmJoinRequest): Promise<void> {
+    return this.serialise(async () => {
+      if (this.state) {
+        throw new UnavailableError('This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.');
+      }
+      if (req.RemoteAddrs.length === 0) throw new InvalidArgumentError('at least 1 RemoteAddr is required to join');
+      const token = parseToken(req.JoinToken);
+      const listen = parseHostPort(req.ListenAddr ?? '0.0.0.0:2377');
+      const advertise = resolveAdvertise(req.AdvertiseAddr, listen);
+      await rm(this.raftDir, { recursive: true, force: true });
+      const host = await this.startHost(listen);
+      const joinReq = this.joinFacts(req.JoinToken, advertise, req.Availability ?? 'active');
+      let resp: JoinResponse | undefined;
+      let lastErr: unknown;
+      for (const remote of req.RemoteAddrs) {
+        const addr = toMultiaddr(parseHostPort(remote));
+        try {
+          resp = parseJoinResponse(await host.request({ addr }, PROTOCOL_JOIN, joinReq, { timeoutMs: 20_000 }));
+          break;
+        } catch (err) {
+          lastErr = err;
+          this.log.warn({ err, remote }, 'join attempt failed');
+        }
+      }
+      if (!resp) {
+        await this.teardown('join failed');
+        throw lastErr instanceof Error ? lastErr : new UnavailableError('could not join the swarm');
+      }
+      if (fingerprintOf(resp.clusterPublicKey) !== token.fingerprint || !verifyNonce(resp.clusterPublicKey, joinReq.nonce, resp.signature)) {
+        await this.teardown('join answered by the wrong cluster');
+        throw new InvalidArgumentError(
+          `the manager at ${req.RemoteAddrs.join(', ')} does not belong to the swarm this join token is for (fingerprint mismatch); check the token and the address`,
+        );
+      }
+      const state: LocalState = {
+        nodeId: resp.nodeId,
+        clusterId: resp.clusterId,
+        role: resp.role,
+        raftId: resp.raftId,
+        listenAddr: formatHostPort(listen),
+        advertiseAddr: formatHostPort(advertise),
+        managers: resp.managers,
+      };
+      this.state = state;
+      await saveLocalState(this.opts.dataRoot, state);
+      if (resp.role === 'manager' && resp.raftId !== 0) {
+        const m = await this.startManager(resp.raftId, false);
+        await waitFor(() => m.cluster() !== undefined && m.nodes().some((n) => n.ID === state.nodeId), 30_000).catch(() =>
+          this.log.warn('joined as a manager but has not caught up with the swarm yet; it will keep trying'),
+        );
+      }
+      this.startSession(state);
+      this.log.info({ node: state.nodeId, role: state.role }, 'joined the swarm');
+    });
+  }
+
+  leave(force: boolean): Promise<void> {
+    return this.serialise(async () => {
+      const s = this.state;
+      if (!s) throw new UnavailableError('This node is not part of a swarm');
+      const m = this.manager;
+      if (m) {
+        const managers = m.nodes().filter((n) => n.Spec.Role === 'manager');
+        if (!force) {
+          const reachable = managers.filter((n) => m.raftView().reachable(n.Internal.RaftID)).length;
+          const message =
+            managers.length <= 1
+              ? 'You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.'
+              : `You are attempting to leave the swarm on a node that is participating as a manager. Removing this node leaves ${reachable - 1} managers out of ${managers.length}. Without a Raft quorum your swarm will be inaccessible. The only way to restore a swarm that has lost consensus is to reinitialize it with \`--force-new-cluster\`. Use \`--force\` to suppress this message.`;
+          throw new UnavailableError(message);
+        }
+        if (managers.length > 1) await this.leaveRaft(m, s.nodeId);
+      }
+      await this.teardown('swarm leave');
+    });
+  }
+
+  /** A leaving manager hands its Raft seat back (best effort: without a quorum it just goes). */
+  private async leaveRaft(m: Manager, nodeId: string): Promise<void> {
+    try {
+      const self = m.nodes().find((n) => n.ID === nodeId);
+      if (!self) return;
+      const removed = new Promise<void>((resolve) => m.once('removed', () => resolve()));
+      await m.store.update((tx) => {
+        tx.update('nodes', { ...self, Spec: { ...self.Spec, Role: 'worker' } }, self.Version.Index);
+      });
+      await Promise.race([removed, new Promise((r) => setTimeout(r, 10_000))]);
+    } catch (err) {
+      this.log.warn({ err }, 'could not leave the Raft membership cleanly; leaving anyway');
+    }
+  }
+
+  private requireControl(): ClusterControl {
+    if (this.control) return this.control;
+    throw new UnavailableError(this.state ? WORKER_NODE_MESSAGE : NOT_IN_SWARM_MESSAGE);
+  }
+
+  inspectSwarm(): Promise<Swarm> {
+    return this.requireControl().inspectSwarm();
+  }
+
+  updateSwarm(version: number, spec: SwarmSpec, rotate: SwarmRotate): Promise<void> {
+    return this.requireControl().updateSwarm(version, spec, rotate);
+  }
+
+  listNodes(): Promise<Node[]> {
+    return this.requireControl().listNodes();
+  }
+
+  inspectNode(idOrName: string): Promise<Node> {
+    return this.requireControl().inspectNode(idOrName);
+  }
+
+  updateNode(idOrName: string, version: number, spec: NodeSpec): Promise<void> {
+    return this.requireControl().updateNode(idOrName, version, spec);
+  }
+
+  removeNode(idOrName: string, force: boolean): Promise<void> {
+    return this.requireControl().removeNode(idOrName, force);
+  }
+}
+
+function newClusterRecord(id: string, req: SwarmInitRequest): ClusterRecord {
+  const key = generateClusterKey();
+  const spec: SwarmSpec = {
+    Name: 'default',
+    Labels: {},
+    Orchestration: { TaskHistoryRetentionLimit: 5 },
+    Raft: { SnapshotInterval: 10000, KeepOldSnapshots: 0, LogEntriesForSlowFollowers: 500, ElectionTick: 10, HeartbeatTick: 1 },
+    Dispatcher: { HeartbeatPeriod: DEFAULT_HEARTBEAT_MS * 1e6 },
+    CAConfig: { NodeCertExpiry: 7776000000000000 },
+    EncryptionConfig: { AutoLockManagers: false },
+    TaskDefaults: {},
+    ...req.Spec,
+  };
+  const fingerprint = fingerprintOf(key.publicKey);
+  const internal = { Fingerprint: fingerprint, WorkerSecret: newSecret(), ManagerSecret: newSecret(), ClusterKey: key.privateKey, ClusterPublicKey: key.publicKey };
+  return {
+    ID: id,
+    Version: { Index: 0 },
+    CreatedAt: '',
+    UpdatedAt: '',
+    Spec: spec,
+    TLSInfo: {},
+    RootRotationInProgress: false,
+    DataPathPort: req.DataPathPort ?? 4789,
+    DefaultAddrPool: req.DefaultAddrPool ?? ['10.0.0.0/8'],
+    SubnetSize: req.SubnetSize ?? 24,
+    JoinTokens: { Worker: '', Manager: '' },
+    Internal: internal,
+  };
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
