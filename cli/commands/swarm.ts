@@ -19,6 +19,7 @@ import {
   type SwarmSpecFlags,
 } from '../format/swarm.js';
 import { parseDuration } from '../format/units.js';
+import { DaemonError } from '../http-client.js';
 import { ClusterApi } from './api.js';
 import { asOptionParser, collect, formatOption, integer, nonNegativeInt, printJson, type CommandContext } from './context.js';
 
@@ -99,8 +100,8 @@ export function registerSwarm(program: Command, ctx: CommandContext): void {
       nodeId = await api.init(buildInitRequest(opts));
     } catch (err) {
       // docker's hint for the daemon's "which address?" refusal.
-      if (err instanceof ShoalError && /could not choose an IP address to advertise|could not find the system's IP address/.test(err.message)) {
-        throw new ShoalError(err.code, `${err.message} - specify one with --advertise-addr`, err.status, { cause: err });
+      if (err instanceof DaemonError && /could not choose an IP address to advertise|could not find the system's IP address/.test(err.message)) {
+        throw new DaemonError(err.status, `${err.message} - specify one with --advertise-addr`);
       }
       throw err;
     }

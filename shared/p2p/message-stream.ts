@@ -103,10 +103,12 @@ export class FramedStream implements MessageStream {
     stream.addEventListener('message', this.onMessage);
     stream.addEventListener('end', this.onEnd);
     stream.addEventListener('close', this.onClose);
-    // A peer's reset can arrive together with the protocol confirmation and
-    // be processed before anyone wraps the stream: its 'close' event is gone.
+    // A peer's reset or close can arrive together with the protocol
+    // confirmation and be processed before anyone wraps the stream: its
+    // 'end' and 'close' events are gone by now.
+    // (Bytes it buffered still arrive as 'message' events, then 'end'.)
+    if (stream.readableEnded || (stream.status !== 'open' && stream.readBufferLength === 0)) this.ended = true;
     if (stream.status === 'reset' || stream.status === 'aborted') {
-      this.ended = true;
       this.error = new StreamClosedError(
         `${opts.describe} ${stream.status === 'reset' ? 'was reset by the peer (it refused this node, or it stopped)' : 'was aborted'}`,
       );

@@ -3,6 +3,7 @@
 // a file the test can search (and print when something fails).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import http from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -125,6 +126,27 @@ export class DaemonProcess {
       // Not JSON (e.g. /_ping's "OK").
     }
     return { status: res.statusCode, body: parsed as T, text };
+  }
+
+  /**
+   * Announce a body of `declaredBytes` and send only its first bytes: a
+   * server enforcing a body limit must answer from the Content-Length alone.
+   * (Writing the whole body races with the server dropping the connection
+   * after its answer.)
+   */
+  async statusForDeclaredBody(method: string, path: string, declaredBytes: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { socketPath: this.socket, path, method, headers: { 'content-type': 'application/json', 'content-length': declaredBytes } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        },
+      );
+      req.on('error', reject);
+      req.write('{"Spec": {"Labels": {"big": "xxxxxxxx');
+    });
   }
 
   /** api() that insists on a 2xx answer. */

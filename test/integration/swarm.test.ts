@@ -3,7 +3,12 @@
 // loss of quorum, refusing bad joins, and shrugging off bad API requests.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import { createLogger } from '../../shared/logger.js';
 import type { Node, Swarm } from '../../shared/model/index.js';
+import { P2PHost } from '../../shared/p2p/host.js';
+import { loadOrCreateIdentity } from '../../shared/p2p/identity.js';
+import { PROTOCOL_JOIN } from '../../shared/protocol/cluster.js';
 import { DaemonCluster, eventually, ms, type DaemonProcess } from './daemon-harness.js';
 
 const managerNames = ['m1', 'm2', 'm3'];
@@ -170,14 +175,57 @@ describe('a swarm of three managers and two workers', { timeout: 240_000 }, () =
     assert.equal(info.Swarm.ControlAvailable, false);
   });
 
+  it('refuses a peer without a token and a worker speaking raft, and logs both', async () => {
+    const leader = await leaderDaemon();
+    const leaderInfo = await leader.ok<{ ID: string }>('GET', '/info');
+    const target = { peerId: leaderInfo.ID, addr: `/ip4/127.0.0.1/tcp/${leader.port}` };
+    const logger = createLogger({ level: 'silent' });
+    const refuseAll = (): { allow: false; reason: string } => ({ allow: false, reason: 'test peer serves nothing' });
+
+    // A stranger opening the join protocol with no token at all.
+    const strangerKey = await loadOrCreateIdentity(join(c.root, 'stranger-no-token.key'));
+    const stranger = await P2PHost.create({ privateKey: strangerKey, listenHost: '127.0.0.1', listenPort: 0, logger, guard: refuseAll });
+    try {
+      await assert.rejects(
+        stranger.request(target, PROTOCOL_JOIN, {
+          token: '',
+          nonce: new Uint8Array(32),
+          hostname: 'intruder',
+          advertiseAddr: '/ip4/127.0.0.1/tcp/1',
+          availability: 'active',
+          platform: { Architecture: 'x86_64', OS: 'linux' },
+          resources: { NanoCPUs: 0, MemoryBytes: 0 },
+          engineVersion: '0',
+          engineLabels: {},
+        }, { timeoutMs: 5000 }),
+        /invalid join token/,
+      );
+      await eventually(async () => (await leader.logs()).includes(stranger.peerId) && /join rejected/.test(await leader.logs()), 'the tokenless join is logged');
+    } finally {
+      await stranger.stop();
+    }
+
+    // A worker's own identity trying the manager-only raft protocol.
+    const workerKey = await loadOrCreateIdentity(join(m('w1').dataRoot, 'identity.key'));
+    const impostor = await P2PHost.create({ privateKey: workerKey, listenHost: '127.0.0.1', listenPort: 0, logger, guard: refuseAll });
+    try {
+      await assert.rejects(impostor.request(target, '/shoal/raft/1', { hello: 1 }, { timeoutMs: 5000 }));
+      await eventually(async () => {
+        const lines = (await leader.logs()).split('\n').filter((l) => l.includes('/shoal/raft/1') && l.includes(impostor.peerId));
+        return lines.some((l) => /refused/.test(l) && /worker/.test(l));
+      }, 'the refused raft stream from a worker is logged with the reason');
+    } finally {
+      await impostor.stop();
+    }
+  });
+
   it('answers malformed and oversized API requests with 4xx and stays up', async () => {
     const d = m('m1');
     const bad = await d.api('POST', '/swarm/join', '{"RemoteAddrs": [');
     assert.equal(bad.status, 400);
     const wrongType = await d.api('POST', '/swarm/join', { RemoteAddrs: 'not-a-list', JoinToken: 5 });
     assert.equal(wrongType.status, 400);
-    const huge = await d.api('POST', '/swarm/init', JSON.stringify({ Spec: { Labels: { big: 'x'.repeat(4 << 20) } } }));
-    assert.equal(huge.status, 413);
+    assert.equal(await d.statusForDeclaredBody('POST', '/swarm/init', 4 << 20), 413);
     const node = (await d.ok<Node[]>('GET', '/nodes'))[0]!;
     const noVersion = await d.api('POST', `/nodes/${node.ID}/update`, node.Spec);
     assert.equal(noVersion.status, 400);

@@ -1,10 +1,10 @@
 // Runs the compiled `shoal` binary as a user would, to check what lands on stdout and
 // that the process exits by itself (no client connection left holding it open).
 
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,9 @@ const execFileP = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const PKG: { version: string } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
 // A socket path nobody listens on, so `version` cannot reach a daemon running on this machine.
-const NO_DAEMON = `unix://${join(mkdtempSync(join(tmpdir(), 'shoal-cli-')), 'none.sock')}`;
+const NO_DAEMON_DIR = mkdtempSync(join(tmpdir(), 'shoal-cli-'));
+const NO_DAEMON = `unix://${join(NO_DAEMON_DIR, 'none.sock')}`;
+after(() => rmSync(NO_DAEMON_DIR, { recursive: true, force: true }));
 
 async function shoal(...args: string[]): Promise<{ stdout: string; stderr: string }> {
   // process.execPath: the same Node that runs the tests (24), not whatever `node` is on PATH.

@@ -73,10 +73,18 @@ test('swarm init: the daemon\'s refusal is printed like docker and exits 1', asy
   assert.equal(res.stderr, 'Error response from daemon: This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.\n');
   assert.deepEqual(daemon.requests[0]?.body, {});
 
+  // docker's hint when the daemon cannot pick an address by itself.
+  daemon.setRoute('POST /swarm/init', { status: 400, body: { message: 'could not choose an IP address to advertise since this system has multiple addresses' } });
+  const ambiguous = await shoal(daemon.host, 'swarm', 'init');
+  assert.equal(
+    ambiguous.stderr,
+    'Error response from daemon: could not choose an IP address to advertise since this system has multiple addresses - specify one with --advertise-addr\n',
+  );
+
   const bad = await shoal(daemon.host, 'swarm', 'init', '--dispatcher-heartbeat', '5d');
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /time: unknown unit "d" in duration "5d"/);
-  assert.equal(daemon.requests.length, 1, 'nothing sent for a bad flag');
+  assert.equal(daemon.requests.length, 2, 'nothing sent for a bad flag');
 });
 
 test('swarm join posts the token and remote, then says which role the node got', async (t) => {
