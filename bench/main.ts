@@ -1,9 +1,13 @@
 // `npm run bench -- <name>`: runs one benchmark family, which prints JSON lines
 // ({"bench", "metric", "value", "unit"}) on stdout. Benchmarks report; they never fail on a number.
+import { runFailoverBench } from './failover.js';
+import { runRaftNetBench } from './raft-net.js';
 import { runRaftBench } from './raft.js';
 
 const BENCHES: Record<string, { describe: string; run: (args: string[]) => Promise<void> }> = {
   raft: { describe: 'fdatasync floor, sequential commit latency and throughput of a 3-node RaftNode cluster on disk', run: runRaftBench },
+  'raft-net': { describe: 'commit latency and throughput of three RaftNode processes talking over libp2p (TCP, Noise, Yamux) on loopback', run: runRaftNetBench },
+  failover: { describe: 'kill -9 of the leader of 3 manager daemons (default timings): time to a new leader and to the first new committed write', run: runFailoverBench },
 };
 
 const name = process.argv[2];

@@ -3,6 +3,7 @@
 import { InvalidArgumentError as CommanderArgumentError, Option, type Command } from 'commander';
 import { getGlobalOptions } from './globals.js';
 import { runRaftDemo } from './raft-demo.js';
+import { runSwarmDemo } from './swarm-demo.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -29,5 +30,17 @@ export function registerDemo(program: Command): void {
         ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
         ...(logLevel !== undefined ? { logLevel } : {}),
       });
+    });
+
+  demo
+    .command('swarm')
+    .description('run a real swarm of daemon processes on loopback, kill its leader, watch it fail over and rejoin')
+    .addOption(new Option('--managers <n>', 'number of manager daemons').argParser(positiveInt).default(3))
+    .addOption(new Option('--workers <n>', 'number of worker daemons').argParser(positiveInt).default(2))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--keep', 'keep the data roots and logs afterwards', false)
+    .action(async (opts: { managers: number; workers: number; format: 'text' | 'json'; keep: boolean }, cmd: Command) => {
+      const { logLevel } = getGlobalOptions(cmd);
+      await runSwarmDemo({ ...opts, logLevel: logLevel ?? 'info' });
     });
 }

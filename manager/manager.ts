@@ -96,17 +96,24 @@ export class Manager extends EventEmitter<ManagerEvents> {
     const resolve = (raftId: number): ManagerPeer | undefined => self?.resolveRaft(raftId) ?? opts.seeds().find((m) => m.raftId === raftId);
     // Raft names members by string; the store keeps the number.
     const transport = new P2PTransport(opts.host, { resolve: (id: string) => resolve(Number(id)), logger: log });
-    const raft = await RaftNode.start({
-      id: String(opts.raftId),
-      dataDir: opts.dataDir,
-      transport,
-      stateMachine: memory,
-      ...(opts.bootstrap ? { bootstrap: [String(opts.raftId)] } : {}),
-      tickMs: opts.tickMs ?? 100,
-      electionTick: opts.electionTick ?? 10,
-      logger: log,
-      clock,
-    });
+    let raft: RaftNode;
+    try {
+      raft = await RaftNode.start({
+        id: String(opts.raftId),
+        dataDir: opts.dataDir,
+        transport,
+        stateMachine: memory,
+        ...(opts.bootstrap ? { bootstrap: [String(opts.raftId)] } : {}),
+        tickMs: opts.tickMs ?? 100,
+        electionTick: opts.electionTick ?? 10,
+        logger: log,
+        clock,
+      });
+    } catch (err) {
+      // The transport registered the raft protocol; free it for the next attempt.
+      await transport.close();
+      throw err;
+    }
     const store = new ReplicatedStore(memory, new ForwardingProposer(raft, opts.host, resolve), clock);
     self = new Manager(opts, raft, memory, store, clock, log);
     self.prober.start();

@@ -11,8 +11,9 @@ export interface ProbeTarget {
 
 export class ReachabilityProber {
   private readonly lastOk = new Map<number, number>();
+  /** Targets with a probe outstanding: one at a time each, and a silent one holds up only itself. */
+  private readonly inFlight = new Set<number>();
   private cancel: (() => void) | undefined;
-  private running = false;
 
   constructor(
     private readonly clock: Clock,
@@ -21,8 +22,8 @@ export class ReachabilityProber {
   ) {}
 
   start(): void {
-    this.cancel = this.clock.setInterval(() => void this.round(), this.periodMs);
-    void this.round();
+    this.cancel = this.clock.setInterval(() => this.round(), this.periodMs);
+    this.round();
   }
 
   stop(): void {
@@ -35,22 +36,20 @@ export class ReachabilityProber {
     return t !== undefined && this.clock.now() - t <= 3 * this.periodMs;
   }
 
-  private async round(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      await Promise.all(
-        this.targets().map(async (t) => {
-          try {
-            await t.probe();
-            this.lastOk.set(t.raftId, this.clock.now());
-          } catch {
-            // Unanswered: reachable() ages it out.
-          }
-        }),
-      );
-    } finally {
-      this.running = false;
+  private round(): void {
+    for (const t of this.targets()) {
+      if (this.inFlight.has(t.raftId)) continue;
+      this.inFlight.add(t.raftId);
+      void (async () => {
+        try {
+          await t.probe();
+          this.lastOk.set(t.raftId, this.clock.now());
+        } catch {
+          // Unanswered: reachable() ages it out.
+        } finally {
+          this.inFlight.delete(t.raftId);
+        }
+      })();
     }
   }
 }

@@ -2,7 +2,7 @@
 // join tokens derived from their secrets, and ManagerStatus filled from
 // Raft's live view (leadership and reachability are not stored: they change
 // without a write).
-import { NotFoundError } from '../shared/errors.js';
+import { InvalidArgumentError, NotFoundError } from '../shared/errors.js';
 import { formatHostPort, fromMultiaddr } from '../shared/addr.js';
 import type { ClusterInfo, ClusterRecord, Node, NodeRecord, Swarm } from '../shared/model/index.js';
 import { formatToken } from './membership/tokens.js';
@@ -48,11 +48,13 @@ export function resolveNode(nodes: readonly NodeRecord[], ref: string): NodeReco
   const exact = nodes.find((n) => n.ID === ref);
   if (exact) return exact;
   const named = nodes.filter((n) => n.Spec.Name === ref || n.Description.Hostname === ref);
-  if (named.length === 1) return named[0]!;
-  const prefixed = nodes.filter((n) => n.ID.startsWith(ref));
-  if (prefixed.length === 1 && ref.length > 0) return prefixed[0]!;
-  if (named.length > 1 || prefixed.length > 1) {
-    throw new NotFoundError(`node ${ref} is ambiguous (${named.length + prefixed.length} matches); use the full node ID`);
+  // As in Docker, a name shared by several nodes is ambiguous: it never falls through to an ID
+  // prefix, which could pick some other node (and `node rm` would remove it).
+  const matches = named.length > 0 ? named : ref.length > 0 ? nodes.filter((n) => n.ID.startsWith(ref)) : [];
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length > 1) {
+    // 400 as in Docker (InvalidParameter): the node may well exist, the reference does not pick one.
+    throw new InvalidArgumentError(`node ${ref} is ambiguous (${matches.length} matches found); use the full node ID`);
   }
   throw new NotFoundError(`node ${ref} not found`);
 }

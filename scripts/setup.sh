@@ -37,6 +37,17 @@ install_debian_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
+# The docker-CLI compatibility tests drive shoal with the stock `docker` client. Machines of
+# this kind ship one in /usr/local/bin; where none is found, Debian's docker.io provides it
+# (its daemon is not used: the tests point the client at shoal with -H).
+ensure_docker_cli() {
+  if command -v docker >/dev/null; then
+    log "docker CLI present: $(docker --version)"
+    return 0
+  fi
+  DEBIAN_PACKAGES+=(docker.io)
+}
+
 install_node_modules() {
   command -v npm >/dev/null || die "npm not found; install Node.js and npm first (apt-get install -y nodejs npm)"
   log "installing npm dependencies (this also fetches the pinned Node 24)"
@@ -55,6 +66,7 @@ check_node_version() {
   esac
 }
 
+ensure_docker_cli
 install_debian_packages
 install_node_modules
 check_node_version

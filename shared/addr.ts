@@ -24,7 +24,8 @@ export function parseHostPort(s: string, defaultPort = DEFAULT_SWARM_PORT): Host
     host = parts[0]!;
     portStr = parts[1];
   }
-  const port = portStr === undefined ? defaultPort : Number(portStr);
+  // Digits only: Number() would also take '' (as 0), ' 80', '0x50' and '1e3'.
+  const port = portStr === undefined ? defaultPort : /^\d{1,5}$/.test(portStr) ? Number(portStr) : NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`invalid port in address "${s}"`);
   return { host, port };
 }

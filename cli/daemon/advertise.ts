@@ -14,7 +14,9 @@ export function resolveAdvertise(advertise: string | undefined, listen: HostPort
     // An interface name (eth0) stands for its address, as in Docker.
     const [hostPart, portPart] = advertise.split(':');
     const ifAddr = hostPart !== undefined && /^[a-zA-Z][\w.-]*$/.test(hostPart) ? interfaceAddress(hostPart) : undefined;
-    const spec = ifAddr !== undefined ? `${ifAddr}${portPart !== undefined ? `:${portPart}` : ''}` : advertise;
+    // An IPv6-only interface: its address needs brackets before a port can follow.
+    const ifHost = ifAddr !== undefined && ifAddr.includes(':') ? `[${ifAddr}]` : ifAddr;
+    const spec = ifHost !== undefined ? `${ifHost}${portPart !== undefined ? `:${portPart}` : ''}` : advertise;
     return parseHostPort(spec, listen.port);
   }
   if (listen.host !== '0.0.0.0' && listen.host !== '::') return listen;

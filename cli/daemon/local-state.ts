@@ -32,13 +32,23 @@ export async function loadLocalState(dataRoot: string): Promise<LocalState | und
   }
   try {
     const v = JSON.parse(text) as Record<string, unknown>;
+    // A missing field must not become the string "undefined" (a node id no manager knows).
+    const field = (k: string): string => {
+      const x = v[k];
+      if (typeof x !== 'string' || x === '') throw new Error(`${k} is missing`);
+      return x;
+    };
+    const role = v['role'];
+    if (role !== 'manager' && role !== 'worker') throw new Error('role must be "manager" or "worker"');
+    const raftId = v['raftId'] ?? 0;
+    if (typeof raftId !== 'number' || !Number.isSafeInteger(raftId) || raftId < 0) throw new Error('raftId must be a non-negative integer');
     const s: LocalState = {
-      nodeId: String(v['nodeId']),
-      clusterId: String(v['clusterId']),
-      role: v['role'] === 'manager' ? 'manager' : 'worker',
-      raftId: Number(v['raftId'] ?? 0),
-      listenAddr: String(v['listenAddr']),
-      advertiseAddr: String(v['advertiseAddr']),
+      nodeId: field('nodeId'),
+      clusterId: field('clusterId'),
+      role,
+      raftId,
+      listenAddr: field('listenAddr'),
+      advertiseAddr: field('advertiseAddr'),
       managers: Array.isArray(v['managers']) ? v['managers'].map(parseManagerPeer) : [],
     };
     return s;

@@ -114,7 +114,9 @@ export interface ErrorContext {
 /** Maps anything a handler, hook, parser or validator throws to the reply Docker would give. */
 export function toErrorReply(err: unknown, ctx: ErrorContext): ErrorReply {
   if (isShoalError(err)) {
-    return { status: err.status, message: err.toResponse().message, unexpected: err.status >= 500 };
+    // A ShoalError is raised on purpose (no leader, not a manager...): expected, even as a 5xx,
+    // unless it is a plain 500, which means something broke.
+    return { status: err.status, message: err.toResponse().message, unexpected: err.status === 500 };
   }
   const e = asFrameworkError(err);
   if (Array.isArray(e.validation)) {

@@ -2,6 +2,7 @@
 // the stock docker CLI works against it. Routes live in routes/*; this file wires what
 // every request shares (version prefixes, headers, body parsing, errors, logging).
 
+import { isShoalError } from '../../shared/errors.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../../shared/logger.js';
 import { API_VERSION, VERSION } from '../../shared/version.js';
@@ -39,7 +40,8 @@ class DebugRequestLogs extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     const fields = { method: request.method, url: request.originalUrl, statusCode: reply.statusCode, ms: reply.elapsedTime };
-    if (error) reply.log.error({ ...fields, err: error }, 'request failed');
+    // Refusals we raise on purpose (ShoalError: no leader, conflicts, bad input) are routine.
+    if (error) reply.log[isShoalError(error) ? 'info' : 'error']({ ...fields, err: error }, 'request failed');
     else reply.log.debug(fields, 'request completed');
   }
 }
@@ -97,7 +99,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   server.setErrorHandler((err, request, reply) => {
     const result = toErrorReply(err, { bodyLimit, contentType: request.headers['content-type'] });
     if (result.unexpected) request.log.error({ err, url: request.originalUrl }, 'API request failed');
-    else request.log.debug({ status: result.status, message: result.message }, 'API request rejected');
+    else request.log[result.status >= 500 ? 'info' : 'debug']({ status: result.status, message: result.message }, 'API request rejected');
     return sendError(reply, result.status, result.message);
   });
 

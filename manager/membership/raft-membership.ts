@@ -49,7 +49,9 @@ export function nextMembershipAction(nodes: readonly ManagerCandidate[], view: M
     const n = byRaftId.get(id);
     if (n === undefined) continue;
     const match = view.match.get(id) ?? 0;
-    if (match + CATCH_UP_GAP >= view.lastIndex) return { kind: 'promote', raftId: id, nodeId: n.nodeId };
+    // Match 0: the learner has acknowledged nothing yet (it may not even be reachable);
+    // making it a voter now could cost the quorum, however short the log is.
+    if (match > 0 && match + CATCH_UP_GAP >= view.lastIndex) return { kind: 'promote', raftId: id, nodeId: n.nodeId };
   }
   return undefined;
 }

@@ -112,7 +112,10 @@ function labels(o: Obj, k: string, what: string): Record<string, string> {
   const out: Record<string, string> = {};
   const keys = Object.keys(l);
   if (keys.length > 256) throw new InvalidArgumentError(`${what}.${k} has more than 256 labels`);
-  for (const key of keys) out[key] = str(l, key, `${what}.${k}`);
+  for (const key of keys) {
+    if (key.length > 1024) throw new InvalidArgumentError(`${what}.${k} has a label key longer than 1024 characters`);
+    out[key] = str(l, key, `${what}.${k}`);
+  }
   return out;
 }
 

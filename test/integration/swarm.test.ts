@@ -93,6 +93,7 @@ describe('a swarm of three managers and two workers', { timeout: 240_000 }, () =
       });
       assert.equal(res.status, 200, res.text);
     }
+    const killedId = (await leader.ok<{ Swarm: { NodeID: string } }>('GET', '/info')).Swarm.NodeID;
     await leader.kill9();
     const newLeader = await leaderDaemon();
     assert.notEqual(newLeader, leader);
@@ -103,6 +104,12 @@ describe('a swarm of three managers and two workers', { timeout: 240_000 }, () =
       }, `${d.name} answers after the failover`);
       for (let i = 0; i < 10; i++) assert.equal(n.Spec.Labels?.[`k${i}`], `v${i}`, `${d.name} has label k${i}`);
     }
+    // Heartbeats stop: the survivors mark the killed manager down and unreachable.
+    await eventually(async () => {
+      const nodes = await newLeader.ok<Node[]>('GET', '/nodes');
+      const dead = nodes.filter((x) => x.Status.State === 'down');
+      return dead.length === 1 && dead[0]!.ID === killedId && dead[0]!.ManagerStatus?.Reachability === 'unreachable';
+    }, 'the killed manager is Down and Unreachable after 3 missed heartbeats');
     // The cluster keeps taking writes without the old leader.
     const n = await newLeader.ok<Node>('GET', `/nodes/${target.ID}`);
     await newLeader.ok('POST', `/nodes/${target.ID}/update?version=${n.Version.Index}`, { ...n.Spec, Labels: { ...n.Spec.Labels, after: 'failover' } });
@@ -118,6 +125,7 @@ describe('a swarm of three managers and two workers', { timeout: 240_000 }, () =
         : undefined;
     }, 'the restarted manager catches up and sees every manager reachable');
     assert.equal(seen.length, 5);
+    await eventually(async () => (await newLeader.ok<Node[]>('GET', '/nodes')).every((x) => x.Status.State === 'ready'), 'the restarted manager is Ready again');
   });
 
   it('refuses writes without a quorum, with a clear error, and recovers when a manager returns', async () => {

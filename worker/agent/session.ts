@@ -64,6 +64,8 @@ export class AgentSession {
     const req: SessionRequest = { nodeId: this.o.nodeId };
     // A redirect is followed at once, up to once per manager.
     for (let hop = 0; hop <= this.o.managers().length; hop++) {
+      // stop() while a request failed: do not go on dialling the other managers.
+      if (this.stopped) return;
       let resp: SessionResponse;
       const local = this.o.local();
       const target = local ? undefined : this.pick();
@@ -73,7 +75,10 @@ export class AgentSession {
         else break;
       } catch (err) {
         this.failures++;
-        if (this.failures % 10 === 1) this.o.logger.warn({ err, manager: target?.addr }, 'heartbeat failed; trying another manager');
+        // One line per streak of failures, without a stack: an unreachable manager is an expected condition.
+        if (this.failures % 10 === 1) {
+          this.o.logger.warn({ reason: err instanceof Error ? err.message : String(err), manager: target?.addr }, 'heartbeat failed; trying another manager');
+        }
         this.preferred = this.next(target?.peerId);
         continue;
       }
