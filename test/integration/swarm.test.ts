@@ -80,6 +80,19 @@ describe('a swarm of three managers and two workers', { timeout: 240_000 }, () =
     assert.match(r.body.message, /Worker nodes can't be used to view or modify cluster state/);
   });
 
+  it('a worker stopped with SIGTERM and started again resumes its membership', async () => {
+    const w = m('w2');
+    const id = (await w.ok<{ Swarm: { NodeID: string } }>('GET', '/info')).Swarm.NodeID;
+    await w.stop();
+    await w.start();
+    const info = await w.ok<{ Swarm: { NodeID: string; LocalNodeState: string; ControlAvailable: boolean } }>('GET', '/info');
+    assert.deepEqual([info.Swarm.NodeID, info.Swarm.LocalNodeState, info.Swarm.ControlAvailable], [id, 'active', false]);
+    await eventually(async () => {
+      const nodes = await m('m1').ok<Node[]>('GET', '/nodes');
+      return nodes.length === 5 && nodes.find((n) => n.ID === id)?.Status.State === 'ready';
+    }, 'the restarted worker is the same node and Ready');
+  });
+
   it('survives kill -9 of the leader with every acknowledged write, and the killed manager rejoins', async () => {
     const leader = await leaderDaemon();
     const writer = running().find((d) => d !== leader)!;
