@@ -580,6 +580,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       if (ss.lead === NONE) this.log.info({ term, previous }, 'leader lost');
       else this.log.info({ term, leader: ss.lead, previous: previous === NONE ? null : previous }, 'leader changed');
       this.emit('leader-changed', ss.lead === NONE ? undefined : ss.lead, term);
+      if (ss.lead !== NONE) {
+        // Reads sent to the old leader (or queued while there was none) would
+        // otherwise wait for the retry timer: ask the new leader at once.
+        for (const ctx of this.reads.retryDue(0)) this.raw.readIndex(ctx);
+        this.kick();
+      }
     }
     if (ss.role !== this.role) {
       this.role = ss.role;

@@ -97,6 +97,7 @@ test('after a leader change, down nodes stay down until they send a heartbeat', 
   assert.deepEqual(plan(graced, t, 3 * P), { down: [], ready: [] });
   assert.deepEqual(plan(graced, t, 3 * P + 1), { down: ['silent'], ready: [] });
   // And the dead node, once it heartbeats, is ready again.
+  t.seen('alive', 9000);
   t.seen('dead', 9000);
   assert.deepEqual(plan(nodes, t, 9100), { down: [], ready: ['dead'] });
 });
