@@ -1,12 +1,11 @@
 // `shoal daemon`: run this host's daemon in the foreground until SIGTERM/SIGINT.
 import type { Command } from 'commander';
 import { createApiServer, listen } from '../../manager/api/server.js';
-import { commandLogger, getGlobalOptions } from '../globals.js';
+import { DEFAULT_HOST, commandLogger, getGlobalOptions } from '../globals.js';
 import { lockDataRoot } from './data-root.js';
 import { Daemon } from './daemon.js';
 
 export const DEFAULT_DATA_ROOT = '/var/lib/shoal';
-export const DEFAULT_API_HOST = 'unix:///run/shoal/shoal.sock';
 
 export function registerDaemon(program: Command): void {
   program
@@ -15,11 +14,20 @@ export function registerDaemon(program: Command): void {
     .option('--data-root <dir>', 'where the daemon keeps its identity, swarm state and Raft log', DEFAULT_DATA_ROOT)
     .action(async (opts: { dataRoot: string }, command: Command) => {
       const log = commandLogger(command);
-      const apiHost = getGlobalOptions(command).host ?? DEFAULT_API_HOST;
+      const apiHost = getGlobalOptions(command).host ?? DEFAULT_HOST;
       const lock = await lockDataRoot(opts.dataRoot);
-      const daemon = await Daemon.open({ dataRoot: opts.dataRoot, logger: log });
-      const server = createApiServer({ backend: daemon, logger: log.child({ component: 'api' }) });
-      await listen(server, apiHost);
+      let daemon: Daemon | undefined;
+      let server: ReturnType<typeof createApiServer>;
+      try {
+        daemon = await Daemon.open({ dataRoot: opts.dataRoot, logger: log });
+        server = createApiServer({ backend: daemon, logger: log.child({ component: 'api' }) });
+        await listen(server, apiHost);
+      } catch (err) {
+        await daemon?.close().catch(() => undefined);
+        await lock.release();
+        throw err;
+      }
+      const running = daemon;
       log.info({ api: apiHost, dataRoot: opts.dataRoot, pid: process.pid }, 'shoal daemon ready');
       await new Promise<void>((resolve) => {
         let stopping = false;
@@ -30,7 +38,7 @@ export function registerDaemon(program: Command): void {
           void (async () => {
             try {
               await server.close();
-              await daemon.close();
+              await running.close();
             } catch (err) {
               log.error({ err }, 'error while stopping');
             } finally {

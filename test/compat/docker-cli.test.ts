@@ -247,6 +247,9 @@ describe('the stock docker CLI against shoal daemons', { timeout: 300_000 }, () 
       return r?.managerStatus === '' && r.status === 'Ready';
     }, 'm1 lists w1 as a ready worker again');
     await eventually(async () => field(await info(w1), 'Is Manager') === 'false', 'w1 reports Is Manager: false');
+    // The demotion is complete (w1 has left the Raft membership) once the manager count drops;
+    // until then shoal refuses `docker node rm` with "is a cluster manager" (see the report).
+    await eventually(async () => field(await info(m1), 'Managers') === '2', 'docker info on m1 counts 2 managers again');
     assert.equal((await fails(w1, 'node', 'ls')).trim(), WORKER_MESSAGE);
     assert.equal((await inspect(m1, ids.w1)).Spec.Role, 'worker');
   });
