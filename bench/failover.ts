@@ -28,7 +28,7 @@
 //
 //   npm run bench -- failover [--runs=10]
 import type { Node } from '../shared/model/index.js';
-import { DaemonCluster, eventually, percentile, reporter, type DaemonProcess } from './daemons.js';
+import { benchCluster, eventually, percentile, reporter, type DaemonProcess } from './daemons.js';
 
 const report = reporter('failover');
 const ATTEMPT_EVERY_MS = 20;
@@ -118,7 +118,7 @@ export async function runFailoverBench(args: string[]): Promise<void> {
   const runsArg = args.find((a) => a.startsWith('--runs='));
   const runs = runsArg ? Number(runsArg.split('=')[1]) : 10;
   const benchStarted = Date.now();
-  const c = await DaemonCluster.create('shoal-bench-failover-');
+  const c = await benchCluster('shoal-bench-failover-');
   process.stderr.write(`bench: failover in ${c.root}\n`);
   const names = ['m1', 'm2', 'm3'];
   const nodeIdOf = new Map<DaemonProcess, string>();
