@@ -6,6 +6,7 @@ import type { Node, NodeRecord, NodeSpec, Swarm, SwarmSpec } from '../shared/mod
 import type { SwarmRotate } from './api/backend.js';
 import type { Manager } from './manager.js';
 import { newSecret } from './membership/tokens.js';
+import { withSwarmDefaults } from './swarm-spec.js';
 import { resolveNode, toApiNode, toApiSwarm } from './views.js';
 
 export class ClusterControl {
@@ -26,7 +27,7 @@ export class ClusterControl {
     if (rotate.rotateWorkerToken) internal.WorkerSecret = newSecret();
     if (rotate.rotateManagerToken) internal.ManagerSecret = newSecret();
     // Spec replaces the whole spec, as in Docker; the name cannot change.
-    const next = { ...c, Spec: { ...spec, Name: c.Spec.Name }, Internal: internal };
+    const next = { ...c, Spec: withSwarmDefaults({ ...spec, Name: c.Spec.Name }), Internal: internal };
     await this.m.store.update((tx) => {
       tx.update('cluster', next, version);
     });
@@ -59,7 +60,9 @@ export class ClusterControl {
   async removeNode(ref: string, force: boolean): Promise<void> {
     await this.m.store.readLinearizable(() => undefined);
     const n: NodeRecord = resolveNode(this.m.nodes(), ref);
-    if (n.Spec.Role === 'manager' || n.Internal.RaftID !== 0) {
+    // As in swarmkit: a node that is still meant to be a manager must be demoted first;
+    // one already demoted may go while its Raft seat is being handed back.
+    if (n.Spec.Role === 'manager') {
       throw new InvalidArgumentError(
         `node ${n.ID} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal`,
       );

@@ -59,6 +59,7 @@ interface ManagerEvents {
 
 export class Manager extends EventEmitter<ManagerEvents> {
   readonly tracker = new HeartbeatTracker();
+  private readonly removedPeers = new Set<string>();
   private readonly prober: ReachabilityProber;
   private leaderTimer: (() => void) | undefined;
   private reconciling = false;
@@ -85,6 +86,13 @@ export class Manager extends EventEmitter<ManagerEvents> {
     raft.on('removed', () => this.emit('removed'));
     raft.on('applied', () => this.emit('changed'));
     raft.on('fatal', (err) => this.log.error({ err }, 'raft stopped after a fatal error'));
+    // Remember who was removed, so their next heartbeat can be told so instead of being refused.
+    memory.onCommit((e) => {
+      if (e.kind !== 'commit') return;
+      for (const ev of e.events) {
+        if (ev.kind === 'delete' && ev.table === 'nodes') this.rememberRemoved((ev.object as NodeRecord).Internal.PeerID);
+      }
+    });
   }
 
   static async start(opts: ManagerOptions): Promise<Manager> {
@@ -163,6 +171,17 @@ export class Manager extends EventEmitter<ManagerEvents> {
       members: new Set([...cs.voters, ...cs.learners].map(Number)),
       reachable: (id) => id === this.opts.raftId || this.prober.reachable(id),
     };
+  }
+
+  private rememberRemoved(peerId: string): void {
+    this.removedPeers.add(peerId);
+    // Bounded: the oldest removals are forgotten first.
+    if (this.removedPeers.size > 10_000) this.removedPeers.delete(this.removedPeers.values().next().value!);
+  }
+
+  /** A peer whose node record was deleted (node rm) since this manager started. */
+  wasRemoved(peerId: string): boolean {
+    return this.removedPeers.has(peerId);
   }
 
   /** Is the peer allowed to speak the manager-only protocols? */

@@ -10,7 +10,7 @@ import { InvalidArgumentError, ShoalError, UnavailableError } from '../../shared
 import { newObjectId, newRaftId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ClusterRecord, Node, NodeRecord, NodeSpec, Swarm, SwarmInfo, SwarmSpec } from '../../shared/model/index.js';
-import { loadOrCreateIdentity } from '../../shared/p2p/identity.js';
+import { loadOrCreateIdentity, peerIdString } from '../../shared/p2p/identity.js';
 import { P2PHost, type GuardDecision } from '../../shared/p2p/host.js';
 import {
   PROTOCOL_ADMIT,
@@ -42,6 +42,7 @@ import { DEFAULT_HEARTBEAT_MS, Manager } from '../../manager/manager.js';
 import { newNodeRecord } from '../../manager/membership/admission.js';
 import { generateClusterKey, verifyNonce } from '../../manager/membership/cluster-key.js';
 import { fingerprintOf, newSecret, parseToken } from '../../manager/membership/tokens.js';
+import { withSwarmDefaults } from '../../manager/swarm-spec.js';
 import { toClusterInfo } from '../../manager/views.js';
 import { AgentSession, type SessionUpdate } from '../../worker/agent/session.js';
 import { resolveAdvertise } from './advertise.js';
@@ -71,6 +72,7 @@ export class Daemon implements ApiBackend {
   private readonly clock: Clock;
   private readonly log: Logger;
   private peerId = '';
+  private saving: Promise<void> = Promise.resolve();
 
   private constructor(private readonly opts: DaemonOptions) {
     this.clock = opts.clock ?? new SystemClock();
@@ -80,13 +82,24 @@ export class Daemon implements ApiBackend {
   static async open(opts: DaemonOptions): Promise<Daemon> {
     const d = new Daemon(opts);
     const key = await loadOrCreateIdentity(d.identityFile);
-    d.peerId = (await import('../../shared/p2p/identity.js')).peerIdString(key);
+    d.peerId = peerIdString(key);
     d.state = await loadLocalState(opts.dataRoot);
     if (d.state) {
       d.log.info({ node: d.state.nodeId, role: d.state.role, cluster: d.state.clusterId }, 'resuming swarm membership');
       await d.activate(d.state, false);
     }
     return d;
+  }
+
+  /**
+   * Write the current state to disk. Saves run one at a time, each writing
+   * the state as it is when its turn comes, so a slow save never overwrites a
+   * newer one.
+   */
+  private persist(): Promise<void> {
+    const run = this.saving.then(() => (this.state ? saveLocalState(this.opts.dataRoot, this.state) : undefined));
+    this.saving = run.catch(() => undefined);
+    return run;
   }
 
   private get identityFile(): string {
@@ -135,11 +148,11 @@ export class Daemon implements ApiBackend {
       return m ? { allow: true } : { allow: false, reason: 'this node is not a manager and cannot admit nodes' };
     }
     if (protocol === PROTOCOL_SESSION) {
-      return m?.isKnownPeer(peerId) ? { allow: true } : { allow: false, reason: 'peer is not a node of this swarm' };
+      // A removed node may still ask, once, to learn that it was removed.
+      return m && (m.isKnownPeer(peerId) || m.wasRemoved(peerId)) ? { allow: true } : { allow: false, reason: 'peer is not a node of this swarm' };
     }
     if (MANAGER_PROTOCOLS.has(protocol)) {
       if (m?.isManagerPeer(peerId)) return { allow: true };
-      if (!m && protocol === PROTOCOL_PING && this.state?.managers.some((x) => x.peerId === peerId)) return { allow: true };
       return { allow: false, reason: m?.isKnownPeer(peerId) ? 'peer is a worker; only managers may use this protocol' : 'peer is not a manager of this swarm' };
     }
     return { allow: false, reason: `unknown protocol ${protocol}` };
@@ -203,7 +216,7 @@ export class Daemon implements ApiBackend {
     await m.stop();
     await rm(this.raftDir, { recursive: true, force: true });
     this.state = { ...this.state, role: 'worker', raftId: 0 };
-    await saveLocalState(this.opts.dataRoot, this.state);
+    await this.persist();
   }
 
   private startSession(state: LocalState): void {
@@ -235,7 +248,7 @@ export class Daemon implements ApiBackend {
         this.log.info({ raftId: u.raftId }, 'this node was promoted to manager');
         await rm(this.raftDir, { recursive: true, force: true });
         this.state = { ...this.state, role: 'manager', raftId: u.raftId };
-        await saveLocalState(this.opts.dataRoot, this.state);
+        await this.persist();
         await this.startManager(u.raftId, false);
       }).catch((err: unknown) => this.log.error({ err }, 'could not start the manager after a promotion'));
     } else if (u.role === 'worker' && u.raftId === 0 && this.manager) {
@@ -251,7 +264,7 @@ export class Daemon implements ApiBackend {
     const key = (l: readonly ManagerPeer[]): string => JSON.stringify([...l].sort((a, b) => a.raftId - b.raftId));
     if (key(list) === key(s.managers)) return;
     this.state = { ...s, managers: list };
-    void saveLocalState(this.opts.dataRoot, this.state).catch((err: unknown) => this.log.warn({ err }, 'could not save the manager list'));
+    void this.persist().catch((err: unknown) => this.log.warn({ err }, 'could not save the manager list'));
   }
 
   /** Stop everything swarm-related and forget the swarm (leave, or removed by the managers). */
@@ -266,11 +279,13 @@ export class Daemon implements ApiBackend {
     await this.host?.stop();
     this.host = undefined;
     await rm(this.raftDir, { recursive: true, force: true });
+    // No save may land after the state file is gone.
+    this.state = undefined;
+    await this.saving;
     await clearLocalState(this.opts.dataRoot);
     // A node that joins again is a new node, with a new identity, as in Docker.
     await rm(this.identityFile, { force: true });
-    this.peerId = (await import('../../shared/p2p/identity.js')).peerIdString(await loadOrCreateIdentity(this.identityFile));
-    this.state = undefined;
+    this.peerId = peerIdString(await loadOrCreateIdentity(this.identityFile));
   }
 
   /** Graceful stop (SIGTERM): membership is kept for the next start. */
@@ -364,7 +379,7 @@ export class Daemon implements ApiBackend {
           tx.create('cluster', cluster);
           tx.create('nodes', node);
         });
-        await saveLocalState(this.opts.dataRoot, state);
+        await this.persist();
       } catch (err) {
         await this.teardown('swarm init failed');
         throw err;
@@ -433,7 +448,7 @@ export class Daemon implements ApiBackend {
         managers: resp.managers,
       };
       this.state = state;
-      await saveLocalState(this.opts.dataRoot, state);
+      await this.persist();
       if (resp.role === 'manager' && resp.raftId !== 0) {
         const m = await this.startManager(resp.raftId, false);
         await waitFor(() => m.cluster() !== undefined && m.nodes().some((n) => n.ID === state.nodeId), 30_000).catch(() =>
@@ -513,17 +528,7 @@ export class Daemon implements ApiBackend {
 
 function newClusterRecord(id: string, req: SwarmInitRequest): ClusterRecord {
   const key = generateClusterKey();
-  const spec: SwarmSpec = {
-    Name: 'default',
-    Labels: {},
-    Orchestration: { TaskHistoryRetentionLimit: 5 },
-    Raft: { SnapshotInterval: 10000, KeepOldSnapshots: 0, LogEntriesForSlowFollowers: 500, ElectionTick: 10, HeartbeatTick: 1 },
-    Dispatcher: { HeartbeatPeriod: DEFAULT_HEARTBEAT_MS * 1e6 },
-    CAConfig: { NodeCertExpiry: 7776000000000000 },
-    EncryptionConfig: { AutoLockManagers: false },
-    TaskDefaults: {},
-    ...req.Spec,
-  };
+  const spec = withSwarmDefaults(req.Spec);
   const fingerprint = fingerprintOf(key.publicKey);
   const internal = { Fingerprint: fingerprint, WorkerSecret: newSecret(), ManagerSecret: newSecret(), ClusterKey: key.privateKey, ClusterPublicKey: key.publicKey };
   return {
@@ -534,9 +539,10 @@ function newClusterRecord(id: string, req: SwarmInitRequest): ClusterRecord {
     Spec: spec,
     TLSInfo: {},
     RootRotationInProgress: false,
-    DataPathPort: req.DataPathPort ?? 4789,
-    DefaultAddrPool: req.DefaultAddrPool ?? ['10.0.0.0/8'],
-    SubnetSize: req.SubnetSize ?? 24,
+    // Zero and empty mean "the default", as the docker CLI sends them when not given.
+    DataPathPort: req.DataPathPort || 4789,
+    DefaultAddrPool: req.DefaultAddrPool?.length ? req.DefaultAddrPool : ['10.0.0.0/8'],
+    SubnetSize: req.SubnetSize || 24,
     JoinTokens: { Worker: '', Manager: '' },
     Internal: internal,
   };

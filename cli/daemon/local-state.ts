@@ -20,6 +20,7 @@ export interface LocalState {
 }
 
 const FILE = 'swarm.json';
+let tmpCounter = 0;
 
 export async function loadLocalState(dataRoot: string): Promise<LocalState | undefined> {
   const file = join(dataRoot, FILE);
@@ -60,7 +61,8 @@ export async function loadLocalState(dataRoot: string): Promise<LocalState | und
 /** Written to a temp file, fsynced, renamed: a crash leaves the old or the new state, never half. */
 export async function saveLocalState(dataRoot: string, state: LocalState): Promise<void> {
   const file = join(dataRoot, FILE);
-  const tmp = `${file}.tmp`;
+  // A name of its own per write: two writers never rename each other's file away.
+  const tmp = `${file}.${process.pid}.${++tmpCounter}.tmp`;
   const fh = await open(tmp, 'w', 0o600);
   try {
     await fh.writeFile(JSON.stringify(state, null, 2));

@@ -180,6 +180,12 @@ describe('the stock docker CLI against shoal daemons', { timeout: 300_000 }, () 
     assert.equal(field(out, 'Is Manager'), 'true', out);
     assert.match(field(out, 'ClusterID') ?? '', NODE_ID, out);
     assert.equal(field(out, 'Node Address'), '127.0.0.1', out);
+    // The CLI sends zeros for settings not given; the daemon applies Docker's defaults.
+    assert.equal(field(out, 'Task History Retention Limit'), '5', out);
+    assert.equal(field(out, 'Election Tick'), '10', out);
+    assert.equal(field(out, 'Heartbeat Tick'), '1', out);
+    assert.equal(field(out, 'Data Path Port'), '4789', out);
+    assert.equal(field(out, 'Expiry Duration'), '3 months', out);
     assert.match(out, new RegExp(`^ +${escapeRe(m1.addr)}$`, 'm'), `${m1.addr} among the Manager Addresses\n${out}`);
     assert.match(out, new RegExp(`^ +${escapeRe(m2.addr)}$`, 'm'), `${m2.addr} among the Manager Addresses\n${out}`);
 
@@ -266,6 +272,8 @@ describe('the stock docker CLI against shoal daemons', { timeout: 300_000 }, () 
     assert.equal((await run(m1, 'node', 'rm', ids.w1)).trim(), ids.w1);
     const rows = await nodeLs(m1);
     assert.deepEqual(rows.map((r) => r.id).sort(), [ids.m1, ids.m2].sort());
+    // The removed daemon hears it at its next heartbeat and leaves the swarm by itself.
+    await eventually(async () => field(await info(w1), 'Swarm') === 'inactive', 'the removed worker reports Swarm: inactive');
   });
 
   it('docker node rm --force removes a node that is still Ready', async () => {
