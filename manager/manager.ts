@@ -60,6 +60,7 @@ interface ManagerEvents {
 export class Manager extends EventEmitter<ManagerEvents> {
   readonly tracker = new HeartbeatTracker();
   private readonly removedPeers = new Set<string>();
+  private managersCache: ManagerPeer[] | undefined;
   private readonly prober: ReachabilityProber;
   private leaderTimer: (() => void) | undefined;
   private reconciling = false;
@@ -88,6 +89,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
     raft.on('fatal', (err) => this.log.error({ err }, 'raft stopped after a fatal error'));
     // Remember who was removed, so their next heartbeat can be told so instead of being refused.
     memory.onCommit((e) => {
+      this.managersCache = undefined;
       if (e.kind !== 'commit') return;
       for (const ev of e.events) {
         if (ev.kind === 'delete' && ev.table === 'nodes') this.rememberRemoved((ev.object as NodeRecord).Internal.PeerID);
@@ -142,16 +144,26 @@ export class Manager extends EventEmitter<ManagerEvents> {
     return this.memory.list('nodes');
   }
 
-  /** Managers as members dial them: every node holding a Raft id. */
+  /**
+   * Managers as members dial them: every node holding a Raft id. Cached
+   * until the next commit: heartbeat answers and the address book ask often.
+   */
   managers(): ManagerPeer[] {
-    const fromStore = this.nodes()
-      .filter((n) => n.Internal.RaftID !== 0)
-      .map((n) => ({ nodeId: n.ID, peerId: n.Internal.PeerID, addr: n.Internal.Multiaddr, raftId: n.Internal.RaftID }));
-    return fromStore.length > 0 ? fromStore : [...this.opts.seeds()];
+    if (this.managersCache === undefined) {
+      const fromStore = this.nodes()
+        .filter((n) => n.Internal.RaftID !== 0)
+        .map((n) => ({ nodeId: n.ID, peerId: n.Internal.PeerID, addr: n.Internal.Multiaddr, raftId: n.Internal.RaftID }));
+      // Until the store has replayed its log after a restart, the list this node saved stands in.
+      if (fromStore.length === 0) return [...this.opts.seeds()];
+      this.managersCache = fromStore;
+    }
+    return this.managersCache;
   }
 
   resolveRaft(raftId: number): ManagerPeer | undefined {
-    return this.managers().find((m) => m.raftId === raftId);
+    const n = this.memory.lookup('nodes', 'raftId', raftId);
+    if (n) return { nodeId: n.ID, peerId: n.Internal.PeerID, addr: n.Internal.Multiaddr, raftId };
+    return this.opts.seeds().find((m) => m.raftId === raftId);
   }
 
   leaderPeer(): ManagerPeer | undefined {
@@ -184,13 +196,19 @@ export class Manager extends EventEmitter<ManagerEvents> {
     return this.removedPeers.has(peerId);
   }
 
-  /** Is the peer allowed to speak the manager-only protocols? */
+  /**
+   * Is the peer allowed to speak the manager-only protocols? The store says,
+   * or, while it is still replaying its log after a restart, the managers
+   * this node last heard of.
+   */
   isManagerPeer(peerId: string): boolean {
-    return this.managers().some((m) => m.peerId === peerId);
+    const n = this.memory.lookup('nodes', 'peerId', peerId);
+    if (n) return n.Internal.RaftID !== 0;
+    return this.opts.seeds().some((m) => m.peerId === peerId);
   }
 
   isKnownPeer(peerId: string): boolean {
-    return this.nodes().some((n) => n.Internal.PeerID === peerId) || this.isManagerPeer(peerId);
+    return this.memory.lookup('nodes', 'peerId', peerId) !== undefined || this.isManagerPeer(peerId);
   }
 
   // --- protocol handlers -------------------------------------------------------
