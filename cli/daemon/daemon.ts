@@ -9,7 +9,7 @@ import { type Clock, SystemClock } from '../../shared/clock.js';
 import { InvalidArgumentError, ShoalError, UnavailableError } from '../../shared/errors.js';
 import { newObjectId, newRaftId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
-import type { ClusterRecord, Node, NodeRecord, NodeSpec, Swarm, SwarmInfo, SwarmSpec } from '../../shared/model/index.js';
+import type { Node, NodeRecord, NodeSpec, Swarm, SwarmInfo, SwarmSpec } from '../../shared/model/index.js';
 import { loadOrCreateIdentity, peerIdString } from '../../shared/p2p/identity.js';
 import { P2PHost, type GuardDecision } from '../../shared/p2p/host.js';
 import {
@@ -40,9 +40,9 @@ import {
 import { ClusterControl } from '../../manager/control.js';
 import { DEFAULT_HEARTBEAT_MS, Manager } from '../../manager/manager.js';
 import { newNodeRecord } from '../../manager/membership/admission.js';
-import { generateClusterKey, verifyNonce } from '../../manager/membership/cluster-key.js';
-import { fingerprintOf, newSecret, parseToken } from '../../manager/membership/tokens.js';
-import { withSwarmDefaults } from '../../manager/swarm-spec.js';
+import { newClusterRecord } from '../../manager/membership/cluster-record.js';
+import { verifyNonce } from '../../manager/membership/cluster-key.js';
+import { fingerprintOf, parseToken } from '../../manager/membership/tokens.js';
 import { toClusterInfo } from '../../manager/views.js';
 import { AgentSession, type SessionUpdate } from '../../worker/agent/session.js';
 import { resolveAdvertise } from './advertise.js';
@@ -524,28 +524,6 @@ export class Daemon implements ApiBackend {
   removeNode(idOrName: string, force: boolean): Promise<void> {
     return this.requireControl().removeNode(idOrName, force);
   }
-}
-
-function newClusterRecord(id: string, req: SwarmInitRequest): ClusterRecord {
-  const key = generateClusterKey();
-  const spec = withSwarmDefaults(req.Spec);
-  const fingerprint = fingerprintOf(key.publicKey);
-  const internal = { Fingerprint: fingerprint, WorkerSecret: newSecret(), ManagerSecret: newSecret(), ClusterKey: key.privateKey, ClusterPublicKey: key.publicKey };
-  return {
-    ID: id,
-    Version: { Index: 0 },
-    CreatedAt: '',
-    UpdatedAt: '',
-    Spec: spec,
-    TLSInfo: {},
-    RootRotationInProgress: false,
-    // Zero and empty mean "the default", as the docker CLI sends them when not given.
-    DataPathPort: req.DataPathPort || 4789,
-    DefaultAddrPool: req.DefaultAddrPool?.length ? req.DefaultAddrPool : ['10.0.0.0/8'],
-    SubnetSize: req.SubnetSize || 24,
-    JoinTokens: { Worker: '', Manager: '' },
-    Internal: internal,
-  };
 }
 
 async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
