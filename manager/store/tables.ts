@@ -5,7 +5,8 @@
 //
 // Renaming or removing a table or an index changes what replicas agree on:
 // every manager must run the same TABLES before such an entry is proposed.
-import type { ClusterRecord, NodeRecord, ObjectMeta } from '../../shared/model/index.js';
+import type { ClusterRecord, NodeRecord, ObjectMeta, ServiceRecord, TaskRecord } from '../../shared/model/index.js';
+import { TASK_STATES } from '../../shared/model/task.js';
 import { arrayOf, bool, bytes, type Check, int, labels, obj, oneOf, optional, str } from './schema.js';
 
 /** What every stored object has: Docker's ID, Version, CreatedAt, UpdatedAt. */
@@ -87,6 +88,23 @@ const clusterCheck: Check = obj({
   }),
 });
 
+// The API validates specs in depth; the store checks what its indexes and the
+// control loops rely on.
+const serviceCheck: Check = obj({
+  Spec: obj({ Name: str({ nonEmpty: true, max: 63 }), Labels: labels, TaskTemplate: obj({}) }),
+  Internal: obj({ SpecVersion: int(0) }),
+});
+
+const taskCheck: Check = obj({
+  ServiceID: str({ nonEmpty: true }),
+  Slot: optional(int(0)),
+  NodeID: optional(str()),
+  Spec: obj({}),
+  Status: obj({ State: oneOf(TASK_STATES), Message: str(), Timestamp: str() }),
+  DesiredState: oneOf(TASK_STATES),
+  Internal: obj({ SpecVersion: int(0) }),
+});
+
 export const TABLES = {
   /** The swarm itself: one object. */
   cluster: table<ClusterRecord>()({ noun: 'cluster', unique: {}, multi: {}, check: clusterCheck }),
@@ -102,6 +120,23 @@ export const TABLES = {
       hostname: field<NodeRecord>('Description.Hostname', (n) => n.Description.Hostname),
     },
     check: nodeCheck,
+  }),
+  services: table<ServiceRecord>()({
+    noun: 'service',
+    unique: { name: field<ServiceRecord>('Spec.Name', (s) => s.Spec.Name) },
+    multi: {},
+    check: serviceCheck,
+  }),
+  tasks: table<TaskRecord>()({
+    noun: 'task',
+    unique: {},
+    multi: {
+      service: field<TaskRecord>('ServiceID', (t) => t.ServiceID),
+      node: field<TaskRecord>('NodeID', (t) => (t.NodeID === undefined || t.NodeID === '' ? undefined : t.NodeID)),
+      desiredState: field<TaskRecord>('DesiredState', (t) => t.DesiredState),
+      state: field<TaskRecord>('Status.State', (t) => t.Status.State),
+    },
+    check: taskCheck,
   }),
 };
 

@@ -208,7 +208,7 @@ test('malformed entries are rejected with an InvalidArgumentError, identically o
     [pack('hello'), /expected a transaction object/],
     [pack({ v: 2, time: T0, ops: [] }), /unknown transaction format 2/],
     [pack({ v: 1, time: 'yesterday', ops: [] }), /time must be an RFC 3339 time/],
-    [pack({ v: 1, time: T0, ops: [{ ...validOp, table: 'services' }] }), /"services" is not a table this manager knows/],
+    [pack({ v: 1, time: T0, ops: [{ ...validOp, table: 'gadgets' }] }), /"gadgets" is not a table this manager knows/],
     [pack({ v: 1, time: T0, ops: [{ ...validOp, op: 'upsert' }] }), /ops\[0\]\.op must be create, update or delete/],
     [pack({ v: 1, time: T0, ops: [{ ...validOp, object: { ...nodeDraft('n2'), Spec: { Role: 'boss', Availability: 'active' } } }] }), /Spec\.Role must be one of worker, manager \(got "boss"\)/],
     [pack({ v: 1, time: T0, ops: [{ ...validOp, object: { ...nodeDraft('n2'), ID: '../etc' } }] }), /ID must be 1-128 characters/],

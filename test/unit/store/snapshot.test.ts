@@ -63,7 +63,7 @@ test('a bad snapshot is refused with a SnapshotError and the current state stays
   const cases: Array<[Uint8Array, RegExp]> = [
     [new Uint8Array([0xc1, 0x00]), /not valid msgpack/],
     [pack({ format: 2, appliedIndex: 1, tables: {} }), /unknown format 2/],
-    [pack({ format: 1, appliedIndex: 1, tables: { services: [] } }), /unknown table "services"/],
+    [pack({ format: 1, appliedIndex: 1, tables: { gadgets: [] } }), /unknown table "gadgets"/],
     [pack(tables([good[0], good[0]])), /node m1 appears twice/],
     [pack(tables([good[0], { ...good[0], ID: 'other' }])), /nodes m1 and other share Internal\.PeerID "peer-m1"/],
     [pack(tables([{ ...good[0], Version: { Index: 0 } }])), /Version\.Index must be >= 1/],
