@@ -10,6 +10,7 @@ import { createContext, processIO, type CliIO, type CommandContext } from './com
 import { describeError } from './commands/errors.js';
 import { registerInfo } from './commands/info.js';
 import { registerNode } from './commands/node.js';
+import { registerService } from './commands/service.js';
 import { registerSwarm } from './commands/swarm.js';
 import { registerDaemon } from './daemon/command.js';
 import { registerDemo } from './demo.js';
@@ -33,6 +34,7 @@ export function buildProgram(ctx: CommandContext): Command {
   });
   registerSwarm(program, ctx);
   registerNode(program, ctx);
+  registerService(program, ctx);
   registerInfo(program, ctx);
   registerVersion(program, ctx);
   registerDemo(program);

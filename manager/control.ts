@@ -1,16 +1,55 @@
 // The swarm and node operations of the API, as a manager carries them out:
 // linearizable reads of the store, and writes as versioned transactions
 // (a stale Version.Index is rejected when the entry applies, on every replica).
-import { InvalidArgumentError } from '../shared/errors.js';
-import type { Node, NodeRecord, NodeSpec, Swarm, SwarmSpec } from '../shared/model/index.js';
-import type { SwarmRotate } from './api/backend.js';
+import { type Clock, SystemClock } from '../shared/clock.js';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '../shared/errors.js';
+import { newObjectId } from '../shared/ids.js';
+import type {
+  Node,
+  NodeRecord,
+  NodeSpec,
+  Service,
+  ServiceRecord,
+  ServiceSpec,
+  Swarm,
+  SwarmSpec,
+  Task,
+  TaskRecord,
+} from '../shared/model/index.js';
+import type { ServiceCreateResponse, ServiceUpdateResponse, SwarmRotate } from './api/backend.js';
+import { type FilterArgs, type ResolvedTaskRefs, TASK_KEYS, type TaskFacts, taskFilter } from './api/filters.js';
+import { randomServiceName } from './api/names.js';
+import { resolveRef, SERVICE_KEYS } from './api/resolve.js';
+import {
+  checkUpdateAllowed,
+  needsRemoval,
+  newServiceRecord,
+  portConflict,
+  removedTask,
+  rolledBackServiceRecord,
+  updatedServiceRecord,
+} from './api/service-records.js';
+import { normalizeServiceSpec, validateServiceSpec, withServiceDefaults } from './api/service-spec.js';
+import { serviceStatus } from './api/service-status.js';
+import { toApiService, toApiTask } from './api/service-view.js';
 import type { Manager } from './manager.js';
 import { newSecret } from './membership/tokens.js';
+import { isTaskDirty } from './orchestrator/update/tasks.js';
 import { withSwarmDefaults } from './swarm-spec.js';
+import type { StoreView } from './store/memory-store.js';
+import type { ReplicatedStore } from './store/replicated-store.js';
+import { type Draft, formatTime } from './store/transaction.js';
 import { resolveNode, toApiNode, toApiSwarm } from './views.js';
 
 export class ClusterControl {
-  constructor(private readonly m: Manager) {}
+  private readonly services: ServiceControl;
+
+  constructor(
+    private readonly m: Manager,
+    clock: Clock = new SystemClock(),
+  ) {
+    this.services = new ServiceControl(m.store, clock);
+  }
 
   async inspectSwarm(): Promise<Swarm> {
     await this.m.store.readLinearizable(() => undefined);
@@ -75,9 +114,254 @@ export class ClusterControl {
     });
   }
 
+  createService(spec: ServiceSpec): Promise<ServiceCreateResponse> {
+    return this.services.createService(spec);
+  }
+
+  listServices(opts: { status: boolean }): Promise<Service[]> {
+    return this.services.listServices(opts);
+  }
+
+  inspectService(ref: string, opts: { insertDefaults: boolean }): Promise<Service> {
+    return this.services.inspectService(ref, opts);
+  }
+
+  updateService(ref: string, version: number, spec: ServiceSpec, opts: { rollback: boolean }): Promise<ServiceUpdateResponse> {
+    return this.services.updateService(ref, version, spec, opts);
+  }
+
+  removeService(ref: string): Promise<void> {
+    return this.services.removeService(ref);
+  }
+
+  listTasks(filters: FilterArgs): Promise<Task[]> {
+    return this.services.listTasks(filters);
+  }
+
+  inspectTask(ref: string): Promise<Task> {
+    return this.services.inspectTask(ref);
+  }
+
   /** Counts for GET /info's Swarm section. */
   counts(): { nodes: number; managers: number } {
     const nodes = this.m.nodes();
     return { nodes: nodes.length, managers: nodes.filter((n) => n.Internal.RaftID !== 0).length };
   }
+}
+
+// --- services and tasks ---------------------------------------------------------
+
+/** Tasks per transaction when a removed service's tasks are told to go (entries stay well under the proposal limit). */
+export const REMOVE_CHUNK = 1000;
+/** Re-reads after a version conflict before giving up (agents write task status all the time). */
+const MAX_ATTEMPTS = 20;
+
+function isConflict(err: unknown): boolean {
+  return err instanceof ConflictError;
+}
+
+/**
+ * The service and task operations of the API on the replicated store:
+ * linearizable reads, versioned writes. Needs only the store and a clock, so
+ * it runs against a MemoryStore and a fake proposer in tests.
+ */
+export class ServiceControl {
+  constructor(
+    private readonly store: ReplicatedStore,
+    private readonly clock: Clock = new SystemClock(),
+    private readonly newId: () => string = () => newObjectId(),
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  private now(): string {
+    return formatTime(this.clock.now());
+  }
+
+  private read<T>(fn: (view: StoreView) => T): Promise<T> {
+    return this.store.readLinearizable(fn);
+  }
+
+  async createService(raw: ServiceSpec): Promise<ServiceCreateResponse> {
+    const spec = normalizeServiceSpec(raw);
+    const services = await this.read((v) => v.list('services'));
+    if (!spec.Name) spec.Name = this.unusedName(services);
+    validateServiceSpec(spec);
+    const clash = services.find((s) => s.Spec.Name === spec.Name);
+    if (clash) throw nameConflict(spec.Name, clash.ID);
+    const ports = portConflict(spec, undefined, services);
+    if (ports !== undefined) throw new InvalidArgumentError(ports);
+    const record = newServiceRecord(this.newId(), spec, this.now());
+    try {
+      await this.store.update((t) => t.services.create(record));
+    } catch (err) {
+      // Another create of the same name won the race between our read and the write.
+      if (isConflict(err) && String((err as Error).message).includes('Spec.Name')) throw nameConflict(spec.Name, '');
+      throw err;
+    }
+    return { ID: record.ID, Warnings: [] };
+  }
+
+  private unusedName(services: readonly ServiceRecord[]): string {
+    const taken = new Set(services.map((s) => s.Spec.Name));
+    for (let i = 0; i < 100; i++) {
+      const name = randomServiceName(this.random);
+      if (!taken.has(name)) return name;
+    }
+    // Thousands of generated names in use: fall back to something unique.
+    return `service_${this.newId().slice(0, 12)}`;
+  }
+
+  async listServices(opts: { status: boolean }): Promise<Service[]> {
+    return this.read((v) => {
+      const services = v.list('services').map(toApiService);
+      if (!opts.status) return services;
+      const down = downNodes(v);
+      return services.map((s) => ({ ...s, ServiceStatus: serviceStatus(s, v.find('tasks', 'service', s.ID), down) }));
+    });
+  }
+
+  async inspectService(ref: string, opts: { insertDefaults: boolean }): Promise<Service> {
+    const s = toApiService(await this.read((v) => resolveService(v, ref)));
+    return opts.insertDefaults ? { ...s, Spec: withServiceDefaults(s.Spec) } : s;
+  }
+
+  async updateService(ref: string, version: number, raw: ServiceSpec, opts: { rollback: boolean }): Promise<ServiceUpdateResponse> {
+    const { current, services } = await this.read((v) => ({ current: resolveService(v, ref), services: v.list('services') }));
+    let next: Draft<ServiceRecord>;
+    if (opts.rollback) {
+      // Docker ignores the body of a rollback (the docker CLI sends the current spec).
+      next = rolledBackServiceRecord(current, this.now());
+    } else {
+      const spec = normalizeServiceSpec(raw);
+      validateServiceSpec(spec);
+      checkUpdateAllowed(current, spec);
+      const ports = portConflict(spec, current.ID, services);
+      if (ports !== undefined) throw new InvalidArgumentError(ports);
+      next = updatedServiceRecord(current, spec, this.now());
+    }
+    if (current.Version.Index !== version) throw staleVersion(current, version);
+    await this.store.update((t) => t.services.update(next, version));
+    return { Warnings: [] };
+  }
+
+  /**
+   * Deletes the service and moves its tasks to desired state remove: the
+   * first chunk in the same transaction as the delete, so the orchestrator
+   * never sees a deleted service with tasks still meant to run; the rest (a
+   * service can have 100,000 tasks) in further transactions.
+   */
+  async removeService(ref: string): Promise<void> {
+    const svc = await this.read((v) => resolveService(v, ref));
+    await this.retry(async () => {
+      const tasks = await this.read((v) => (v.get('services', svc.ID) ? v.find('tasks', 'service', svc.ID).filter(needsRemoval) : undefined));
+      if (tasks === undefined) throw new NotFoundError(`service ${ref} not found`);
+      await this.store.update((t) => {
+        t.services.delete(svc.ID);
+        for (const task of tasks.slice(0, REMOVE_CHUNK)) t.tasks.update(removedTask(task));
+      });
+    });
+    for (;;) {
+      const rest = await this.read((v) => v.find('tasks', 'service', svc.ID).filter(needsRemoval));
+      if (rest.length === 0) return;
+      try {
+        await this.retry(async () => {
+          const chunk = (await this.read((v) => v.find('tasks', 'service', svc.ID).filter(needsRemoval))).slice(0, REMOVE_CHUNK);
+          await this.store.update((t) => {
+            for (const task of chunk) t.tasks.update(removedTask(task));
+          });
+        });
+      } catch (err) {
+        // The service is gone either way; the orchestrator stops what is left of it.
+        if (isConflict(err)) return;
+        throw err;
+      }
+    }
+  }
+
+  /** Runs `fn` again after a version conflict (it must re-read), a bounded number of times. */
+  private async retry(fn: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isConflict(err) || attempt >= MAX_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  async listTasks(filters: FilterArgs): Promise<Task[]> {
+    return this.read((v) => {
+      const refs: ResolvedTaskRefs = {
+        serviceIds: resolveAll(filters.get('service'), (ref) => resolveService(v, ref).ID),
+        nodeIds: resolveAll(filters.get('node'), (ref) => resolveNode(v.list('nodes'), ref).ID),
+      };
+      const keep = taskFilter(filters, refs);
+      const facts = taskFacts(v);
+      return candidateTasks(v, refs)
+        .map(facts)
+        .filter(keep)
+        .map((f) => toApiTask(f.task));
+    });
+  }
+
+  async inspectTask(ref: string): Promise<Task> {
+    return this.read((v) => {
+      const facts = taskFacts(v);
+      return toApiTask(resolveRef(v.list('tasks').map(facts), ref, 'task', TASK_KEYS).task);
+    });
+  }
+}
+
+function nameConflict(name: string, id: string): ConflictError {
+  // The first words are dockerd's, which scripts match on.
+  return new ConflictError(
+    `name conflicts with an existing object: service ${name} already exists${id ? ` (ID ${id})` : ''}; choose another name, or remove it first with "docker service rm ${name}"`,
+  );
+}
+
+function staleVersion(current: ServiceRecord, version: number): ConflictError {
+  return new ConflictError(
+    `update out of sequence: service ${current.Spec.Name ?? current.ID} is at version ${current.Version.Index}, not ${version}; inspect it again and retry`,
+  );
+}
+
+function resolveService(v: StoreView, ref: string): ServiceRecord {
+  return resolveRef(v.list('services'), ref, 'service', SERVICE_KEYS);
+}
+
+/** The IDs named by a filter's values; undefined when the filter is not used. */
+function resolveAll(values: readonly string[] | undefined, resolve: (ref: string) => string): Set<string> | undefined {
+  const refs = (values ?? []).filter((r) => r !== '');
+  return refs.length === 0 ? undefined : new Set(refs.map(resolve));
+}
+
+/** Down or unknown nodes: their tasks count for nothing in ServiceStatus, as in the docker CLI. */
+function downNodes(v: StoreView): (nodeId: string) => boolean {
+  const up = new Set(v.list('nodes').filter((n) => n.Status.State !== 'down').map((n) => n.ID));
+  return (id) => !up.has(id);
+}
+
+/** Facts per task, with each service looked up once. */
+function taskFacts(v: StoreView): (task: TaskRecord) => TaskFacts<TaskRecord> {
+  const cache = new Map<string, ServiceRecord | undefined>();
+  return (task) => {
+    if (!cache.has(task.ServiceID)) cache.set(task.ServiceID, v.get('services', task.ServiceID));
+    const svc = cache.get(task.ServiceID);
+    return {
+      task,
+      serviceName: svc?.Spec.Name,
+      serviceLabels: svc?.Spec.Labels,
+      // A task a rollback did not need to replace already has the spec: up to date although its version is older.
+      upToDate: svc !== undefined && !isTaskDirty(svc, task),
+    };
+  };
+}
+
+/** The tasks worth filtering: through the service or node index when the filter names some. */
+function candidateTasks(v: StoreView, refs: ResolvedTaskRefs): TaskRecord[] {
+  let out: TaskRecord[];
+  if (refs.serviceIds !== undefined) out = [...refs.serviceIds].flatMap((id) => v.find('tasks', 'service', id));
+  else if (refs.nodeIds !== undefined) out = [...refs.nodeIds].flatMap((id) => v.find('tasks', 'node', id));
+  else return v.list('tasks');
+  return out.sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
 }

@@ -1,6 +1,7 @@
 // One manager: the Raft member, the replicated store it applies, and the
-// leader-only control loops (node liveness from heartbeats, Raft membership
-// following the node records). The daemon starts one when the node is or
+// leader-only work: node liveness from heartbeats, Raft membership following
+// the node records, and the control loops (the dispatcher, which serves node
+// sessions, plus whatever ManagerOptions.loops registers). The daemon starts one when the node is or
 // becomes a manager and stops it when the node is demoted or leaves.
 import { EventEmitter } from 'node:events';
 import { type Clock, SystemClock } from '../shared/clock.js';
@@ -8,17 +9,10 @@ import { UnavailableError } from '../shared/errors.js';
 import { newRaftId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import type { ClusterRecord, NodeRecord } from '../shared/model/index.js';
-import {
-  PROTOCOL_ADMIT,
-  PROTOCOL_PING,
-  type AdmitRequest,
-  type JoinRequest,
-  type JoinResponse,
-  type ManagerPeer,
-  type SessionRequest,
-  type SessionResponse,
-} from '../shared/protocol/cluster.js';
+import { PROTOCOL_ADMIT, PROTOCOL_PING, type AdmitRequest, type JoinRequest, type JoinResponse, type ManagerPeer } from '../shared/protocol/cluster.js';
 import type { P2PHost } from '../shared/p2p/host.js';
+import type { ControlLoop, ControlLoopFactory } from './control-loop.js';
+import { Dispatcher } from './dispatcher/dispatcher.js';
 import { HeartbeatTracker, planStatusChanges } from './dispatcher/heartbeats.js';
 import { NO_LEADER_MESSAGE, translateRaftError } from './errors.js';
 import { ForwardingProposer } from './forwarding-proposer.js';
@@ -48,6 +42,12 @@ export interface ManagerOptions {
   seeds: () => readonly ManagerPeer[];
   tickMs?: number;
   electionTick?: number;
+  /**
+   * Leader-only control loops besides the dispatcher (orchestrator,
+   * scheduler, ...): a fresh instance of each is made and started whenever
+   * this manager becomes the leader, and stopped when it stops leading.
+   */
+  loops?: readonly ControlLoopFactory[];
 }
 
 interface ManagerEvents {
@@ -59,6 +59,12 @@ interface ManagerEvents {
 
 export class Manager extends EventEmitter<ManagerEvents> {
   readonly tracker = new HeartbeatTracker();
+  /** Node sessions: serves /shoal/dispatch/1 streams (redirecting them while not the leader). */
+  readonly dispatcher: Dispatcher;
+  /** The leader loops running now (empty while not the leader). */
+  private loops: ControlLoop[] = [];
+  /** Stops of the previous term's loops, awaited before a new term starts them again. */
+  private loopsStopping: Promise<void> = Promise.resolve();
   private readonly removedPeers = new Set<string>();
   private managersCache: ManagerPeer[] | undefined;
   private readonly prober: ReachabilityProber;
@@ -75,6 +81,16 @@ export class Manager extends EventEmitter<ManagerEvents> {
     private readonly log: Logger,
   ) {
     super();
+    this.dispatcher = new Dispatcher({
+      memory,
+      tracker: this.tracker,
+      clock,
+      log,
+      leader: () => this.leaderPeer() ?? null,
+      managers: () => this.managers(),
+      heartbeatPeriodMs: () => this.heartbeatPeriodMs(),
+      onNodeNotReady: () => this.kickLeaderLoop(),
+    });
     this.prober = new ReachabilityProber(clock, () =>
       this.managers()
         .filter((m) => m.raftId !== opts.raftId)
@@ -252,26 +268,6 @@ export class Manager extends EventEmitter<ManagerEvents> {
     };
   }
 
-  session(req: SessionRequest, peerId: string): SessionResponse {
-    if (!this.raft.isLeader()) {
-      return { kind: 'redirect', leader: this.leaderPeer() ?? null, managers: this.managers() };
-    }
-    const node = this.nodes().find((n) => n.ID === req.nodeId);
-    if (node === undefined) return { kind: 'removed' };
-    if (node.Internal.PeerID !== peerId) {
-      throw new UnavailableError(`node ${req.nodeId} belongs to another peer; this daemon must leave and join again`);
-    }
-    this.tracker.seen(node.ID, this.clock.now());
-    if (node.Status.State !== 'ready') this.kickLeaderLoop();
-    return {
-      kind: 'ok',
-      role: node.Spec.Role,
-      raftId: node.Internal.RaftID,
-      managers: this.managers(),
-      heartbeatPeriodMs: this.heartbeatPeriodMs(),
-    };
-  }
-
   async proposeForFollower(data: Uint8Array): Promise<unknown> {
     if (!this.raft.isLeader()) throw new UnavailableError(NO_LEADER_MESSAGE);
     try {
@@ -293,10 +289,52 @@ export class Manager extends EventEmitter<ManagerEvents> {
         this.clock.now(),
       );
       this.leaderTimer = this.clock.setInterval(() => this.kickLeaderLoop(), 200);
+      this.startLoops();
     } else if (this.leaderTimer) {
       this.leaderTimer();
       this.leaderTimer = undefined;
+      this.stopLoops();
     }
+  }
+
+  /** The dispatcher and a fresh instance of every registered loop, once the last term's have stopped. */
+  private startLoops(): void {
+    const previous = this.loopsStopping;
+    void previous.then(() => {
+      // Leadership may have been lost (or the manager stopped) while the old loops wound down.
+      if (this.stopped || !this.leaderTimer || this.loops.length > 0) return;
+      const ctx = { store: this.store, memory: this.memory, clock: this.clock };
+      const loops: ControlLoop[] = [this.dispatcher];
+      for (const make of this.opts.loops ?? []) {
+        try {
+          loops.push(make());
+        } catch (err) {
+          this.log.error({ err }, 'could not create a leader control loop');
+        }
+      }
+      for (const loop of loops) {
+        try {
+          loop.start({ ...ctx, log: this.log.child({ loop: loop.name }) });
+          this.loops.push(loop);
+        } catch (err) {
+          this.log.error({ err, loop: loop.name }, 'a leader control loop failed to start');
+        }
+      }
+    });
+  }
+
+  private stopLoops(): void {
+    const loops = this.loops;
+    this.loops = [];
+    if (loops.length === 0) return;
+    const stopping = Promise.all(
+      loops.map((l) =>
+        Promise.resolve()
+          .then(() => l.stop())
+          .catch((err: unknown) => this.log.warn({ err, loop: l.name }, 'a leader control loop failed to stop')),
+      ),
+    ).then(() => undefined);
+    this.loopsStopping = this.loopsStopping.then(() => stopping);
   }
 
   private kickLeaderLoop(): void {
@@ -379,6 +417,8 @@ export class Manager extends EventEmitter<ManagerEvents> {
     this.prober.stop();
     this.leaderTimer?.();
     this.leaderTimer = undefined;
+    this.stopLoops();
+    await this.loopsStopping;
     await this.raft.stop(opts);
   }
 }

@@ -2,14 +2,14 @@
 // and wording (cli/command/node in docker/cli).
 
 import { Option, type Command } from 'commander';
-import type { Node, NodeAvailability, NodeRole } from '../../shared/model/index.js';
+import type { Node, NodeAvailability, NodeRole, Task } from '../../shared/model/index.js';
 import { parseFilters } from '../format/filters.js';
 import { formatNodeIds, formatNodePretty, formatNodeTable, mergeNodeUpdate, validateLabel, type NodeUpdateChanges } from '../format/node.js';
-import { formatTaskTable, type TaskLike } from '../format/tasks.js';
-import { DaemonError } from '../http-client.js';
 import { ClusterApi } from './api.js';
 import { asOptionParser, collect, formatOption, PreformattedError, printJson, type CommandContext } from './context.js';
 import { describeError } from './errors.js';
+import { ServiceApi } from './service-api.js';
+import { renderTaskTable } from './task-table.js';
 
 /** docker's updateNodes: read each node, change its spec, write it back at the version read. */
 async function updateNodes(
@@ -193,14 +193,17 @@ export function registerNode(program: Command, ctx: CommandContext): void {
     .option('-q, --quiet', 'only display task IDs')
     .addOption(formatOption())
     .action(async (refs: string[], opts: PsOpts, cmd: Command) => {
-      const api = new ClusterApi(ctx.client(cmd));
+      const client = ctx.client(cmd);
+      const api = new ClusterApi(client);
+      const tasksApi = new ServiceApi(client);
       const extra = parseFilters(opts.filter ?? []);
-      const tasks: TaskLike[] = [];
+      const tasks: Task[] = [];
       const errors: unknown[] = [];
+      // docker lists each node's tasks with GET /tasks?filters={"node":[<id>]}, plus the -f filters.
       for (const ref of refs.length > 0 ? refs : ['self']) {
         try {
           const n = await api.inspectNode(await api.resolveNodeRef(ref));
-          tasks.push(...(await listTasksOrNone(api, { ...extra, node: [n.ID] })));
+          tasks.push(...(await tasksApi.listTasks({ ...extra, node: [n.ID] })));
         } catch (err) {
           errors.push(err);
         }
@@ -208,39 +211,8 @@ export function registerNode(program: Command, ctx: CommandContext): void {
       if (errors.length === 0 || tasks.length > 0) {
         if (opts.format === 'json') printJson(io, tasks);
         else if (opts.quiet) io.out(tasks.map((t) => `${t.ID}\n`).join(''));
-        else io.out(await renderTasks(api, tasks, opts));
+        else io.out(await renderTaskTable(tasksApi, tasks, opts));
       }
       failIfAny(errors);
     });
-}
-
-// Tasks arrive with a later issue; until the daemon serves GET /tasks, a 404 means
-// "no endpoint", and so no tasks, rather than an error.
-async function listTasksOrNone(api: ClusterApi, filters: Record<string, string[]>): Promise<TaskLike[]> {
-  try {
-    return await api.listTasks(filters);
-  } catch (err) {
-    if (err instanceof DaemonError && err.status === 404) return [];
-    throw err;
-  }
-}
-
-async function renderTasks(api: ClusterApi, tasks: readonly TaskLike[], opts: PsOpts): Promise<string> {
-  const serviceNames = new Map<string, string>();
-  const nodeNames = new Map<string, string>();
-  if (opts.resolve !== false) {
-    for (const id of new Set(tasks.map((t) => t.ServiceID ?? '').filter((id) => id !== ''))) {
-      const name = await api.serviceName(id);
-      if (name !== undefined) serviceNames.set(id, name);
-    }
-    for (const id of new Set(tasks.map((t) => t.NodeID ?? '').filter((id) => id !== ''))) {
-      try {
-        const n = await api.inspectNode(id);
-        nodeNames.set(id, n.Spec.Name || n.Description.Hostname || id);
-      } catch {
-        // docker's idresolver shows the ID when the node is gone.
-      }
-    }
-  }
-  return formatTaskTable(tasks, { serviceNames, nodeNames, trunc: opts.trunc !== false, now: Date.now() });
 }

@@ -1,6 +1,8 @@
 // `shoal daemon`: run this host's daemon in the foreground until SIGTERM/SIGINT.
 import type { Command } from 'commander';
 import { createApiServer, listen } from '../../manager/api/server.js';
+import { InvalidArgumentError } from '../../shared/errors.js';
+import { DEFAULT_EXECUTOR, EXECUTOR_KINDS, isExecutorKind, OCI_UNAVAILABLE_MESSAGE } from '../../worker/executor/index.js';
 import { DEFAULT_HOST, commandLogger, getGlobalOptions } from '../globals.js';
 import { lockDataRoot } from './data-root.js';
 import { Daemon } from './daemon.js';
@@ -12,14 +14,23 @@ export function registerDaemon(program: Command): void {
     .command('daemon')
     .description('run the shoal daemon (one per host); -H sets where its API listens')
     .option('--data-root <dir>', 'where the daemon keeps its identity, swarm state and Raft log', DEFAULT_DATA_ROOT)
-    .action(async (opts: { dataRoot: string }, command: Command) => {
+    .option(
+      '--executor <kind>',
+      `what runs this node's tasks: ${EXECUTOR_KINDS.join(' or ')} (sim is a simulated runtime for tests and benchmarks; oci, real containers, is not available yet)`,
+      DEFAULT_EXECUTOR,
+    )
+    .action(async (opts: { dataRoot: string; executor: string }, command: Command) => {
       const log = commandLogger(command);
+      const executor = opts.executor;
+      if (!isExecutorKind(executor)) {
+        throw new InvalidArgumentError(`unknown executor "${executor}"; use --executor ${EXECUTOR_KINDS.join(' or --executor ')}`);
+      }
       const apiHost = getGlobalOptions(command).host ?? DEFAULT_HOST;
       const lock = await lockDataRoot(opts.dataRoot);
       let daemon: Daemon | undefined;
       let server: ReturnType<typeof createApiServer>;
       try {
-        daemon = await Daemon.open({ dataRoot: opts.dataRoot, logger: log });
+        daemon = await Daemon.open({ dataRoot: opts.dataRoot, logger: log, executor });
         server = createApiServer({ backend: daemon, logger: log.child({ component: 'api' }) });
         await listen(server, apiHost);
       } catch (err) {
@@ -28,7 +39,10 @@ export function registerDaemon(program: Command): void {
         throw err;
       }
       const running = daemon;
-      log.info({ api: apiHost, dataRoot: opts.dataRoot, pid: process.pid }, 'shoal daemon ready');
+      log.info({ api: apiHost, dataRoot: opts.dataRoot, executor, pid: process.pid }, 'shoal daemon ready');
+      // Refusing to start would stop swarms of such daemons from forming at all;
+      // tasks placed here are rejected at prepare with this same message instead.
+      if (executor === 'oci') log.warn(`${OCI_UNAVAILABLE_MESSAGE} (tasks placed on this node will be rejected)`);
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals): void => {

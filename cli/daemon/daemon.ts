@@ -1,6 +1,7 @@
 // The daemon's composition root: one per host. It owns the libp2p host, the
-// manager (when this node is one), the session with the leader, and the
-// local swarm state on disk, and it answers the HTTP API (ApiBackend).
+// manager (when this node is one), the agent that runs this node's tasks with
+// its executor and its session with the leader's dispatcher, and the local
+// swarm state on disk, and it answers the HTTP API (ApiBackend).
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,16 +18,16 @@ import {
   PROTOCOL_JOIN,
   PROTOCOL_PING,
   PROTOCOL_PROPOSE,
-  PROTOCOL_SESSION,
   parseAdmitRequest,
   parseJoinRequest,
   parseJoinResponse,
   parseProposeRequest,
-  parseSessionRequest,
   type JoinRequest,
   type JoinResponse,
   type ManagerPeer,
 } from '../../shared/protocol/cluster.js';
+import { MAX_DISPATCH_MESSAGE_BYTES, PROTOCOL_DISPATCH, type SessionInfo } from '../../shared/protocol/dispatch.js';
+import type { MessageStream } from '../../shared/p2p/host.js';
 import { VERSION } from '../../shared/version.js';
 import {
   NOT_IN_SWARM_MESSAGE,
@@ -37,15 +38,23 @@ import {
   type SwarmJoinRequest,
   type SwarmRotate,
 } from '../../manager/api/backend.js';
+import type { Service, ServiceSpec, Task } from '../../shared/model/index.js';
+import type { ServiceCreateResponse, ServiceUpdateResponse } from '../../manager/api/backend.js';
+import type { FilterArgs } from '../../manager/api/filters.js';
 import { ClusterControl } from '../../manager/control.js';
-import { DEFAULT_HEARTBEAT_MS, Manager } from '../../manager/manager.js';
+import { DEFAULT_HEARTBEAT_MS, Manager, type ManagerOptions } from '../../manager/manager.js';
 import { newNodeRecord } from '../../manager/membership/admission.js';
 import { newClusterRecord } from '../../manager/membership/cluster-record.js';
 import { verifyNonce } from '../../manager/membership/cluster-key.js';
 import { fingerprintOf, parseToken } from '../../manager/membership/tokens.js';
 import { toClusterInfo } from '../../manager/views.js';
-import { AgentSession, type SessionUpdate } from '../../worker/agent/session.js';
+import { Agent } from '../../worker/agent/agent.js';
+import { localStreamPair } from '../../worker/agent/local-stream.js';
+import { AgentSession } from '../../worker/agent/session.js';
+import type { Executor } from '../../worker/executor/executor.js';
+import { DEFAULT_EXECUTOR, openExecutor, type ExecutorKind } from '../../worker/executor/index.js';
 import { resolveAdvertise } from './advertise.js';
+import { LEADER_LOOPS } from './leader-loops.js';
 import { dockerArch, hostFacts, hostPlatform, hostResources } from './local-info.js';
 import { clearLocalState, loadLocalState, saveLocalState, type LocalState } from './local-state.js';
 
@@ -59,6 +68,10 @@ export interface DaemonOptions {
   /** Raft tick (ms) and election ticks; the defaults give about a one-second failover. */
   tickMs?: number;
   electionTick?: number;
+  /** What runs this node's tasks (`--executor`): sim (simulated) or oci (not available yet). */
+  executor?: ExecutorKind;
+  /** Leader-only control loops besides the dispatcher (default LEADER_LOOPS); see ManagerOptions.loops. */
+  loops?: ManagerOptions['loops'];
 }
 
 export class Daemon implements ApiBackend {
@@ -67,6 +80,8 @@ export class Daemon implements ApiBackend {
   private manager: Manager | undefined;
   private control: ClusterControl | undefined;
   private session: AgentSession | undefined;
+  private agent: Agent | undefined;
+  private executor: Executor | undefined;
   /** Serialises init/join/leave and role changes. */
   private lifecycle: Promise<unknown> = Promise.resolve();
   private readonly clock: Clock;
@@ -135,7 +150,7 @@ export class Daemon implements ApiBackend {
       return this.logRejection(ctx.peerId, () => m.admit(a.join, a.peerId));
     });
     host.handleRequest(PROTOCOL_PROPOSE, async (req) => this.requireManagerForPeer().proposeForFollower(parseProposeRequest(req, 8 << 20).data));
-    host.handleRequest(PROTOCOL_SESSION, async (req, ctx) => this.requireManagerForPeer().session(parseSessionRequest(req), ctx.peerId));
+    host.handleStream(PROTOCOL_DISPATCH, (s, ctx) => this.onDispatchStream(s, ctx.peerId), { maxMessageBytes: MAX_DISPATCH_MESSAGE_BYTES });
     host.handleRequest(PROTOCOL_PING, async () => ({ ok: true }));
     this.host = host;
     return host;
@@ -147,7 +162,7 @@ export class Daemon implements ApiBackend {
     if (protocol === PROTOCOL_JOIN) {
       return m ? { allow: true } : { allow: false, reason: 'this node is not a manager and cannot admit nodes' };
     }
-    if (protocol === PROTOCOL_SESSION) {
+    if (protocol === PROTOCOL_DISPATCH) {
       // A removed node may still ask, once, to learn that it was removed.
       return m && (m.isKnownPeer(peerId) || m.wasRemoved(peerId)) ? { allow: true } : { allow: false, reason: 'peer is not a node of this swarm' };
     }
@@ -156,6 +171,17 @@ export class Daemon implements ApiBackend {
       return { allow: false, reason: m?.isKnownPeer(peerId) ? 'peer is a worker; only managers may use this protocol' : 'peer is not a manager of this swarm' };
     }
     return { allow: false, reason: `unknown protocol ${protocol}` };
+  }
+
+  /** A node's session stream: this manager's dispatcher serves it (or redirects it to the leader). */
+  private onDispatchStream(s: MessageStream, peerId: string): Promise<void> {
+    const m = this.manager;
+    if (!m) {
+      s.abort(new UnavailableError('this node is not a manager'));
+      return Promise.resolve();
+    }
+    // The host logs a failure and aborts the stream.
+    return m.dispatcher.serve(s, peerId);
   }
 
   private requireManagerForPeer(): Manager {
@@ -183,7 +209,7 @@ export class Daemon implements ApiBackend {
   private async activate(state: LocalState, bootstrap: boolean): Promise<void> {
     if (!this.host) await this.startHost(parseHostPort(state.listenAddr));
     if (state.role === 'manager' && state.raftId !== 0) await this.startManager(state.raftId, bootstrap);
-    this.startSession(state);
+    await this.startSession(state);
   }
 
   private async startManager(raftId: number, bootstrap: boolean): Promise<Manager> {
@@ -197,6 +223,7 @@ export class Daemon implements ApiBackend {
       clock: this.clock,
       bootstrap,
       seeds: () => this.state?.managers ?? [],
+      loops: this.opts.loops ?? LEADER_LOOPS,
       ...(this.opts.tickMs !== undefined ? { tickMs: this.opts.tickMs } : {}),
       ...(this.opts.electionTick !== undefined ? { electionTick: this.opts.electionTick } : {}),
     });
@@ -219,27 +246,52 @@ export class Daemon implements ApiBackend {
     await this.persist();
   }
 
-  private startSession(state: LocalState): void {
-    this.session = new AgentSession({
+  /** The agent (tasks) and its session with the leader: every node runs them, managers too. */
+  private async startSession(state: LocalState): Promise<void> {
+    this.executor ??= await openExecutor(this.opts.executor ?? DEFAULT_EXECUTOR, {
+      dataRoot: this.opts.dataRoot,
+      clock: this.clock,
+      logger: this.log.child({ component: 'executor' }),
+    });
+    const agent = await Agent.open({
+      executor: this.executor,
+      dataDir: join(this.opts.dataRoot, 'agent'),
+      clock: this.clock,
+      logger: this.log.child({ component: 'agent' }),
+    });
+    this.agent = agent;
+    const session = new AgentSession({
       nodeId: state.nodeId,
       net: this.host!,
       // A host cannot dial itself; its own manager is reached through local().
       managers: () => (this.state?.managers ?? []).filter((m) => m.peerId !== this.peerId),
-      local: () => {
-        const m = this.manager;
-        return m?.raft.isLeader() ? (req) => m.session(req, this.peerId) : undefined;
-      },
+      local: () => this.localDispatchStream(),
       onUpdate: (u) => this.onSessionUpdate(u),
       onManagers: (list) => this.rememberManagers(list),
       onRemoved: () => void this.serialise(() => this.teardown('this node was removed from the swarm')),
+      listener: agent,
       clock: this.clock,
       logger: this.log.child({ component: 'session' }),
       initialPeriodMs: Math.min(1000, DEFAULT_HEARTBEAT_MS),
     });
-    this.session.start();
+    agent.setSink(session);
+    this.session = session;
+    session.start();
   }
 
-  private onSessionUpdate(u: SessionUpdate): void {
+  /** While this daemon leads, its agent talks to its own dispatcher over an in-process stream. */
+  private localDispatchStream(): MessageStream | undefined {
+    const m = this.manager;
+    if (!m?.raft.isLeader()) return undefined;
+    const [agentEnd, managerEnd] = localStreamPair(this.peerId, this.peerId, { protocol: PROTOCOL_DISPATCH, maxMessageBytes: MAX_DISPATCH_MESSAGE_BYTES });
+    m.dispatcher.serve(managerEnd, this.peerId).catch((err: unknown) => {
+      this.log.error({ err }, 'the local dispatcher session failed');
+      managerEnd.abort(err instanceof Error ? err : new Error(String(err)));
+    });
+    return agentEnd;
+  }
+
+  private onSessionUpdate(u: SessionInfo): void {
     const s = this.state;
     if (!s) return;
     if (u.role === 'manager' && u.raftId !== 0 && !this.manager) {
@@ -272,6 +324,10 @@ export class Daemon implements ApiBackend {
     this.log.info({ why }, 'leaving the swarm');
     this.session?.stop();
     this.session = undefined;
+    // Docker removes a node's swarm tasks when it leaves.
+    const agent = this.agent;
+    this.agent = undefined;
+    await agent?.leave().catch((err: unknown) => this.log.warn({ err }, 'could not remove every task while leaving'));
     const m = this.manager;
     this.manager = undefined;
     this.control = undefined;
@@ -292,6 +348,9 @@ export class Daemon implements ApiBackend {
   async close(): Promise<void> {
     await this.serialise(async () => {
       this.session?.stop();
+      // Tasks keep running: the next start re-attaches to them.
+      await this.agent?.close();
+      await this.executor?.close();
       await this.manager?.stop();
       await this.host?.stop();
     });
@@ -371,7 +430,7 @@ export class Daemon implements ApiBackend {
         await m.raft.waitForLeader();
         const cluster = newClusterRecord(state.clusterId, req);
         const node: NodeRecord = {
-          ...newNodeRecord(this.joinFacts('', advertise, 'active'), host.peerId, 'manager', ''),
+          ...newNodeRecord(this.joinFacts('', advertise, req.Availability ?? 'active'), host.peerId, 'manager', ''),
           ID: nodeId,
         };
         node.Internal.RaftID = raftId;
@@ -384,7 +443,7 @@ export class Daemon implements ApiBackend {
         await this.teardown('swarm init failed');
         throw err;
       }
-      this.startSession(state);
+      await this.startSession(state);
       this.log.info({ node: nodeId, cluster: state.clusterId, addr: state.advertiseAddr }, 'swarm initialised');
       return nodeId;
     });
@@ -455,7 +514,7 @@ export class Daemon implements ApiBackend {
           this.log.warn('joined as a manager but has not caught up with the swarm yet; it will keep trying'),
         );
       }
-      this.startSession(state);
+      await this.startSession(state);
       this.log.info({ node: state.nodeId, role: state.role }, 'joined the swarm');
     });
   }
@@ -523,6 +582,36 @@ export class Daemon implements ApiBackend {
 
   removeNode(idOrName: string, force: boolean): Promise<void> {
     return this.requireControl().removeNode(idOrName, force);
+  }
+
+  // --- ApiBackend: services and tasks (delegated like the node methods) ----------------
+
+  createService(spec: ServiceSpec): Promise<ServiceCreateResponse> {
+    return this.requireControl().createService(spec);
+  }
+
+  listServices(opts: { status: boolean }): Promise<Service[]> {
+    return this.requireControl().listServices(opts);
+  }
+
+  inspectService(idOrName: string, opts: { insertDefaults: boolean }): Promise<Service> {
+    return this.requireControl().inspectService(idOrName, opts);
+  }
+
+  updateService(idOrName: string, version: number, spec: ServiceSpec, opts: { rollback: boolean }): Promise<ServiceUpdateResponse> {
+    return this.requireControl().updateService(idOrName, version, spec, opts);
+  }
+
+  removeService(idOrName: string): Promise<void> {
+    return this.requireControl().removeService(idOrName);
+  }
+
+  listTasks(filters: FilterArgs): Promise<Task[]> {
+    return this.requireControl().listTasks(filters);
+  }
+
+  inspectTask(idOrName: string): Promise<Task> {
+    return this.requireControl().inspectTask(idOrName);
   }
 }
 

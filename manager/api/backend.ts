@@ -3,7 +3,8 @@
 // daemon's composition root implements it. Every method throws ShoalError
 // subclasses (shared/errors.ts) whose status the API returns unchanged, e.g.
 // UnavailableError (503) "This node is not a swarm manager..." on a worker.
-import type { Node, NodeAvailability, NodeSpec, Swarm, SwarmInfo, SwarmSpec } from '../../shared/model/index.js';
+import type { Node, NodeAvailability, NodeSpec, Service, ServiceSpec, Swarm, SwarmInfo, SwarmSpec, Task } from '../../shared/model/index.js';
+import type { FilterArgs } from './filters.js';
 
 /** POST /swarm/init body (definitions in the /swarm/init path of the reference). */
 export interface SwarmInitRequest {
@@ -71,6 +72,36 @@ export interface ApiBackend {
   inspectNode(idOrName: string): Promise<Node>;
   updateNode(idOrName: string, version: number, spec: NodeSpec): Promise<void>;
   removeNode(idOrName: string, force: boolean): Promise<void>;
+
+  // --- services and tasks ------------------------------------------------------
+  /** The spec as the schema let it through; the backend validates meaning (400), names (409). */
+  createService(spec: ServiceSpec): Promise<ServiceCreateResponse>;
+  /** Every service; the API applies the filters. With status, ServiceStatus is filled from the tasks. */
+  listServices(opts: { status: boolean }): Promise<Service[]>;
+  /** By full ID, exact name, or unique ID prefix (404 otherwise, 400 when ambiguous). */
+  inspectService(idOrName: string, opts: { insertDefaults: boolean }): Promise<Service>;
+  /** version is the Version.Index the caller read (409 when it moved); rollback ignores spec. */
+  updateService(idOrName: string, version: number, spec: ServiceSpec, opts: { rollback: boolean }): Promise<ServiceUpdateResponse>;
+  /** Deletes the service; its tasks are told to go (DesiredState remove). */
+  removeService(idOrName: string): Promise<void>;
+  /**
+   * Tasks matching filters whose names and values the API already checked
+   * (TASK_FILTERS); the backend resolves `service` and `node` references (404
+   * for unknown ones, as dockerd) and applies them.
+   */
+  listTasks(filters: FilterArgs): Promise<Task[]>;
+  /** By full ID, task name, or unique ID prefix. */
+  inspectTask(idOrName: string): Promise<Task>;
+}
+
+/** Definitions ServiceCreateResponse and ServiceUpdateResponse. */
+export interface ServiceCreateResponse {
+  ID: string;
+  Warnings: string[];
+}
+
+export interface ServiceUpdateResponse {
+  Warnings: string[];
 }
 
 export const NOT_IN_SWARM_MESSAGE =

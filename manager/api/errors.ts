@@ -64,7 +64,8 @@ function issueText(issue: SchemaIssue, root: string): string {
     case 'type':
       return `${field} must be ${describeType(p['type'])}`;
     case 'enum':
-      return `${field} must be one of ${(p['allowedValues'] as unknown[]).map(String).join(', ')}`;
+      // "" (Go's zero value, accepted as "the default") is not worth suggesting.
+      return `${field} must be one of ${(p['allowedValues'] as unknown[]).filter((v) => v !== '').map(String).join(', ')}`;
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':

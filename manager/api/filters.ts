@@ -2,7 +2,10 @@
 // (api/types/filters) and swarmkit's controlapi apply them. Pure: no I/O, no state.
 
 import { InvalidArgumentError } from '../../shared/errors.js';
-import type { Labels, Node } from '../../shared/model/index.js';
+import type { Labels, Node, Service, Task } from '../../shared/model/index.js';
+import { TASK_STATES } from '../../shared/model/task.js';
+import type { RefKeys } from './resolve.js';
+import { modeKindOf } from './service-spec.js';
 
 /** Filter name -> accepted values. Values of one name are ORed, names are ANDed. */
 export type FilterArgs = ReadonlyMap<string, readonly string[]>;
@@ -81,7 +84,7 @@ export function validateFilterNames(args: FilterArgs, accepted: readonly string[
 export const NODE_FILTERS = ['id', 'label', 'membership', 'name', 'node.label', 'role'] as const;
 
 /** `key` or `key=value` strings into a map; an empty value matches any value of the key. */
-function labelSelector(values: readonly string[]): Map<string, string> {
+export function labelSelector(values: readonly string[]): Map<string, string> {
   const selector = new Map<string, string>();
   for (const v of values) {
     const eq = v.indexOf('=');
@@ -91,7 +94,7 @@ function labelSelector(values: readonly string[]): Map<string, string> {
   return selector;
 }
 
-function labelsMatch(labels: Labels | undefined, selector: ReadonlyMap<string, string>): boolean {
+export function labelsMatch(labels: Labels | undefined, selector: ReadonlyMap<string, string>): boolean {
   for (const [key, want] of selector) {
     const have = labels?.[key];
     if (have === undefined) return false;
@@ -141,3 +144,85 @@ export function filterNodes(nodes: readonly Node[], args: FilterArgs): Node[] {
   const keep = nodeFilter(args);
   return nodes.filter(keep);
 }
+
+// --- services -----------------------------------------------------------------
+
+export const SERVICE_FILTERS = ['id', 'label', 'mode', 'name', 'runtime'] as const;
+const SERVICE_MODES = ['replicated', 'global', 'replicated-job', 'global-job'] as const;
+
+/** A predicate for GET /services (dockerd's newListServicesFilters): id and name are prefixes. */
+export function serviceFilter(args: FilterArgs): (service: Service) => boolean {
+  validateFilterNames(args, SERVICE_FILTERS);
+  const ids = args.get('id') ?? [];
+  const names = args.get('name') ?? [];
+  const labels = labelSelector(args.get('label') ?? []);
+  const modes = enumValues(args, 'mode', SERVICE_MODES, 'mode');
+  // Every shoal service runs containers, Docker's only runtime besides plugins.
+  const runtimes = (args.get('runtime') ?? []).filter((r) => r !== '');
+  return (service) =>
+    hasPrefixIn(service.ID, ids) &&
+    hasPrefixIn(service.Spec.Name ?? '', names) &&
+    labelsMatch(service.Spec.Labels, labels) &&
+    (modes.length === 0 || modes.includes(modeKindOf(service.Spec.Mode) ?? 'replicated')) &&
+    (runtimes.length === 0 || runtimes.includes('container'));
+}
+
+// --- tasks --------------------------------------------------------------------
+
+/** `_up-to-date` is not for users: the docker CLI's progress display asks for it. */
+export const TASK_FILTERS = ['desired-state', 'id', 'label', 'name', 'node', 'service', '_up-to-date', 'runtime'] as const;
+
+/** The checks dockerd makes before asking swarmkit: filter names and desired-state values (400). */
+export function validateTaskFilters(args: FilterArgs): void {
+  validateFilterNames(args, TASK_FILTERS);
+  enumValues(args, 'desired-state', TASK_STATES, 'desired-state');
+}
+
+/** `service` and `node` filter values resolved to IDs by the backend; undefined when not filtered on. */
+export interface ResolvedTaskRefs {
+  serviceIds: ReadonlySet<string> | undefined;
+  nodeIds: ReadonlySet<string> | undefined;
+}
+
+/** What the task filters read besides the task: its service, looked up once per service. */
+export interface TaskFacts<T extends Task = Task> {
+  task: T;
+  /** The owning service's name and labels; undefined when the service is gone. */
+  serviceName: string | undefined;
+  serviceLabels: Labels | undefined;
+  /** Made from the service's current spec (swarmkit: not "dirty"). */
+  upToDate: boolean;
+}
+
+/**
+ * swarmkit's task name, as containers are named: the stored name when the
+ * orchestrator set one, and `<service>.<slot>.<task ID>` (`<service>.<node
+ * ID>.<task ID>` for global services).
+ */
+export function taskNames(f: TaskFacts<Task>): string[] {
+  const t = f.task;
+  const slot = t.Slot ? String(t.Slot) : (t.NodeID ?? '');
+  const full = `${f.serviceName ?? ''}.${slot}.${t.ID}`;
+  return t.Name ? [t.Name, full] : [full];
+}
+
+/** A predicate for GET /tasks, after validateTaskFilters and the backend's resolution of references. */
+export function taskFilter<T extends Task>(args: FilterArgs, refs: ResolvedTaskRefs): (f: TaskFacts<T>) => boolean {
+  const ids = args.get('id') ?? [];
+  const names = (args.get('name') ?? []).filter((n) => n !== '');
+  const labels = labelSelector(args.get('label') ?? []);
+  const desired = enumValues(args, 'desired-state', TASK_STATES, 'desired-state');
+  const upToDate = (args.get('_up-to-date') ?? []).length > 0;
+  return (f) =>
+    hasPrefixIn(f.task.ID, ids) &&
+    (refs.serviceIds === undefined || refs.serviceIds.has(f.task.ServiceID)) &&
+    (refs.nodeIds === undefined || refs.nodeIds.has(f.task.NodeID ?? '')) &&
+    (desired.length === 0 || desired.includes(f.task.DesiredState)) &&
+    (names.length === 0 || taskNames(f).some((n) => names.some((p) => n.startsWith(p)))) &&
+    // swarmkit matches the service's labels here, not the task's own.
+    (labels.size === 0 || labelsMatch(f.serviceLabels, labels)) &&
+    (!upToDate || f.upToDate);
+}
+
+/** Tasks by ID, name (either form of taskNames), ID prefix. */
+export const TASK_KEYS: RefKeys<TaskFacts<Task>> = { id: (f) => f.task.ID, names: taskNames };

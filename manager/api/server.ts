@@ -11,8 +11,10 @@ import { toErrorReply } from './errors.js';
 import { readHostFacts, type HostFacts } from './host-facts.js';
 import { parseJsonBody, unsupportedContentType } from './json-body.js';
 import { registerNodeRoutes } from './routes/nodes.js';
+import { registerServiceRoutes } from './routes/services.js';
 import { registerSwarmRoutes } from './routes/swarm.js';
 import { registerSystemRoutes } from './routes/system.js';
+import { registerTaskRoutes } from './routes/tasks.js';
 import type { BuildInfo } from './system-info.js';
 import { checkApiVersion, splitVersionPrefix } from './version-prefix.js';
 
@@ -113,6 +115,8 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   });
   registerSwarmRoutes(server, backend);
   registerNodeRoutes(server, backend);
+  registerServiceRoutes(server, backend);
+  registerTaskRoutes(server, backend);
   return server;
 }
 

@@ -8,6 +8,10 @@ export function keyString(k: IndexKey): string {
   return typeof k === 'number' ? String(k) : k;
 }
 
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((k, i) => k === b[i]);
+}
+
 export class TableState {
   private readonly objects = new Map<string, StoredObject>();
   private readonly unique = new Map<string, Map<string, string>>();
@@ -52,10 +56,46 @@ export class TableState {
   /** Insert or replace (the old version's index entries are removed first). */
   put(object: StoredObject): void {
     const old = this.objects.get(object.ID);
-    if (old) this.unindex(old);
-    else this.sortedIds = undefined;
     this.objects.set(object.ID, object);
-    this.index(object);
+    if (old) {
+      this.reindex(old, object);
+    } else {
+      this.sortedIds = undefined;
+      this.index(object);
+    }
+  }
+
+  /**
+   * Move an updated object's index entries, touching only the indexes whose
+   * keys changed: most updates (a task's status, a node's heartbeat) keep
+   * every key, and re-indexing them all was the store's largest apply cost.
+   */
+  private reindex(old: StoredObject, object: StoredObject): void {
+    for (const [name, def] of Object.entries(this.def.unique)) {
+      const before = def.keys(old).map(keyString);
+      const after = def.keys(object).map(keyString);
+      if (sameKeys(before, after)) continue;
+      const idx = this.uniqueIndex(name);
+      for (const ks of before) if (idx.get(ks) === old.ID) idx.delete(ks);
+      for (const ks of after) idx.set(ks, object.ID);
+    }
+    for (const [name, def] of Object.entries(this.def.multi)) {
+      const before = def.keys(old).map(keyString);
+      const after = def.keys(object).map(keyString);
+      if (sameKeys(before, after)) continue;
+      const idx = this.multiIndex(name);
+      for (const ks of before) {
+        const set = idx.get(ks);
+        if (!set) continue;
+        set.delete(old.ID);
+        if (set.size === 0) idx.delete(ks);
+      }
+      for (const ks of after) {
+        let set = idx.get(ks);
+        if (!set) idx.set(ks, (set = new Set()));
+        set.add(object.ID);
+      }
+    }
   }
 
   delete(id: string): void {

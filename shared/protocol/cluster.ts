@@ -1,5 +1,5 @@
 // Messages of the cluster protocols between daemons (request/response over
-// libp2p, msgpackr-framed). Both manager/ and worker/ speak them, so they
+// libp2p, msgpackr-framed; node sessions with the dispatcher are in dispatch.ts). Both manager/ and worker/ speak them, so they
 // live here. Every message is validated on receipt: a peer is not trusted to
 // send well-formed data just because it got through the guard.
 import { InvalidArgumentError } from '../errors.js';
@@ -10,8 +10,6 @@ export const PROTOCOL_JOIN = '/shoal/join/1';
 export const PROTOCOL_ADMIT = '/shoal/admit/1';
 /** Manager to leader: propose an encoded store transaction (managers only). */
 export const PROTOCOL_PROPOSE = '/shoal/propose/1';
-/** Any member to a manager: heartbeats; the answer carries what the node must know. */
-export const PROTOCOL_SESSION = '/shoal/session/1';
 /** Manager to manager: liveness probe behind MANAGER STATUS Reachable/Unreachable. */
 export const PROTOCOL_PING = '/shoal/ping/1';
 
@@ -59,23 +57,6 @@ export interface AdmitRequest {
 export interface ProposeRequest {
   data: Uint8Array;
 }
-
-export interface SessionRequest {
-  nodeId: string;
-}
-
-export type SessionResponse =
-  | {
-      kind: 'ok';
-      /** What the cluster wants this node to be, and the Raft id it must run as if a manager. */
-      role: NodeRole;
-      raftId: number;
-      managers: ManagerPeer[];
-      heartbeatPeriodMs: number;
-    }
-  | { kind: 'redirect'; leader: ManagerPeer | null; managers: ManagerPeer[] }
-  /** The node record is gone (node rm): the node must leave. */
-  | { kind: 'removed' };
 
 // --- validation ----------------------------------------------------------
 
@@ -175,26 +156,4 @@ export function parseAdmitRequest(v: unknown): AdmitRequest {
 export function parseProposeRequest(v: unknown, maxBytes: number): ProposeRequest {
   const o = obj(v, 'propose request');
   return { data: bytes(o, 'data', 'propose request', maxBytes) };
-}
-
-export function parseSessionRequest(v: unknown): SessionRequest {
-  const o = obj(v, 'session request');
-  return { nodeId: str(o, 'nodeId', 'session request', 64) };
-}
-
-export function parseSessionResponse(v: unknown): SessionResponse {
-  const o = obj(v, 'session response');
-  const w = 'session response';
-  const kind = oneOf(o, 'kind', ['ok', 'redirect', 'removed'] as const, w);
-  if (kind === 'removed') return { kind };
-  if (kind === 'redirect') {
-    return { kind, leader: o['leader'] === null ? null : parseManagerPeer(o['leader']), managers: managers(o, w) };
-  }
-  return {
-    kind,
-    role: oneOf(o, 'role', ['worker', 'manager'] as const, w),
-    raftId: num(o, 'raftId', w),
-    managers: managers(o, w),
-    heartbeatPeriodMs: num(o, 'heartbeatPeriodMs', w),
-  };
 }

@@ -1,10 +1,22 @@
 // An in-memory ApiBackend for the API tests: one swarm, a list of nodes, Docker-like errors.
 // It records every call so tests can check what the HTTP layer passed through.
 
-import type { ApiBackend, LocalInfo, SwarmInitRequest, SwarmJoinRequest, SwarmRotate } from '../../../manager/api/backend.js';
+import type {
+  ApiBackend,
+  LocalInfo,
+  ServiceCreateResponse,
+  ServiceUpdateResponse,
+  SwarmInitRequest,
+  SwarmJoinRequest,
+  SwarmRotate,
+} from '../../../manager/api/backend.js';
 import { NOT_IN_SWARM_MESSAGE } from '../../../manager/api/backend.js';
+import { type FilterArgs, TASK_KEYS, type TaskFacts, taskFilter } from '../../../manager/api/filters.js';
+import { resolveRef, SERVICE_KEYS } from '../../../manager/api/resolve.js';
+import { withServiceDefaults } from '../../../manager/api/service-spec.js';
+import { serviceStatus } from '../../../manager/api/service-status.js';
 import { ConflictError, NotFoundError, UnavailableError } from '../../../shared/errors.js';
-import type { Labels, Node, NodeRole, NodeSpec, Swarm, SwarmInfo, SwarmSpec } from '../../../shared/model/index.js';
+import type { Labels, Node, NodeRole, NodeSpec, Service, ServiceSpec, Swarm, SwarmInfo, SwarmSpec, Task, TaskState } from '../../../shared/model/index.js';
 
 const CREATED = '2024-05-01T10:00:00.000000000Z';
 
@@ -37,6 +49,36 @@ export function makeNode(f: NodeFixture): Node {
   };
 }
 
+export interface TaskFixture {
+  id: string;
+  serviceId: string;
+  slot?: number;
+  nodeId?: string;
+  state?: TaskState;
+  desired?: TaskState;
+  image?: string;
+  createdAt?: string;
+}
+
+export function makeTask(f: TaskFixture): Task {
+  return {
+    ID: f.id,
+    Version: { Index: 20 },
+    CreatedAt: f.createdAt ?? CREATED,
+    UpdatedAt: CREATED,
+    Spec: { ContainerSpec: { Image: f.image ?? 'nginx:1' } },
+    ServiceID: f.serviceId,
+    ...(f.slot !== undefined ? { Slot: f.slot } : {}),
+    ...(f.nodeId !== undefined ? { NodeID: f.nodeId } : {}),
+    Status: { Timestamp: CREATED, State: f.state ?? 'running', Message: 'started' },
+    DesiredState: f.desired ?? 'running',
+  };
+}
+
+export function makeService(id: string, spec: ServiceSpec, index = 30): Service {
+  return { ID: id, Version: { Index: index }, CreatedAt: CREATED, UpdatedAt: CREATED, Spec: spec };
+}
+
 export interface Call {
   method: string;
   args: unknown[];
@@ -44,6 +86,10 @@ export interface Call {
 
 export class FakeBackend implements ApiBackend {
   nodes: Node[] = [];
+  services: Service[] = [];
+  tasks: Task[] = [];
+  /** Tasks made from an older spec than their service's (for the `_up-to-date` filter). */
+  readonly staleTasks = new Set<string>();
   swarm: Swarm | undefined;
   /** The role this daemon plays once in a swarm. */
   localRole: NodeRole = 'manager';
@@ -178,5 +224,78 @@ export class FakeBackend implements ApiBackend {
     const node = this.find(idOrName);
     if (!force && node.Status.State === 'ready') throw new ConflictError(`node ${node.ID} is not down and can't be removed`);
     this.nodes = this.nodes.filter((n) => n !== node);
+  }
+  private requireSwarm(): void {
+    if (this.swarm === undefined) throw new UnavailableError(NOT_IN_SWARM_MESSAGE);
+  }
+
+  private findService(ref: string): Service {
+    return resolveRef(this.services, ref, 'service', SERVICE_KEYS);
+  }
+
+  async createService(spec: ServiceSpec): Promise<ServiceCreateResponse> {
+    this.record('createService', spec);
+    this.requireSwarm();
+    if (this.services.some((s) => s.Spec.Name === spec.Name)) {
+      throw new ConflictError(`name conflicts with an existing object: service ${spec.Name ?? ''} already exists`);
+    }
+    const id = `svc${String(this.services.length + 1).padStart(3, '0')}`;
+    this.services.push(makeService(id, spec));
+    return { ID: id, Warnings: [] };
+  }
+
+  async listServices(opts: { status: boolean }): Promise<Service[]> {
+    this.record('listServices', opts);
+    this.requireSwarm();
+    if (!opts.status) return this.services;
+    const down = (id: string): boolean => this.nodes.find((n) => n.ID === id)?.Status.State !== 'ready';
+    return this.services.map((s) => ({ ...s, ServiceStatus: serviceStatus(s, this.tasks.filter((t) => t.ServiceID === s.ID), down) }));
+  }
+
+  async inspectService(idOrName: string, opts: { insertDefaults: boolean }): Promise<Service> {
+    this.record('inspectService', idOrName, opts);
+    this.requireSwarm();
+    const s = this.findService(idOrName);
+    return opts.insertDefaults ? { ...s, Spec: withServiceDefaults(s.Spec) } : s;
+  }
+
+  async updateService(idOrName: string, version: number, spec: ServiceSpec, opts: { rollback: boolean }): Promise<ServiceUpdateResponse> {
+    this.record('updateService', idOrName, version, spec, opts);
+    const s = this.findService(idOrName);
+    if (s.Version.Index !== version) throw new ConflictError('update out of sequence');
+    const next = opts.rollback ? s.PreviousSpec : spec;
+    if (next === undefined) throw new ConflictError(`service ${s.ID} does not have a previous spec`);
+    Object.assign(s, { Spec: next, PreviousSpec: s.Spec, Version: { Index: version + 1 } });
+    return { Warnings: [] };
+  }
+
+  async removeService(idOrName: string): Promise<void> {
+    this.record('removeService', idOrName);
+    const s = this.findService(idOrName);
+    this.services = this.services.filter((x) => x !== s);
+  }
+
+  private facts(task: Task): TaskFacts {
+    const svc = this.services.find((s) => s.ID === task.ServiceID);
+    return { task, serviceName: svc?.Spec.Name, serviceLabels: svc?.Spec.Labels, upToDate: !this.staleTasks.has(task.ID) };
+  }
+
+  async listTasks(filters: FilterArgs): Promise<Task[]> {
+    this.record('listTasks', filters);
+    this.requireSwarm();
+    const resolve = (name: string, fn: (ref: string) => string): Set<string> | undefined => {
+      const refs = (filters.get(name) ?? []).filter((r) => r !== '');
+      return refs.length === 0 ? undefined : new Set(refs.map(fn));
+    };
+    const keep = taskFilter(filters, {
+      serviceIds: resolve('service', (ref) => this.findService(ref).ID),
+      nodeIds: resolve('node', (ref) => this.find(ref).ID),
+    });
+    return this.tasks.filter((t) => keep(this.facts(t)));
+  }
+
+  async inspectTask(idOrName: string): Promise<Task> {
+    this.record('inspectTask', idOrName);
+    return resolveRef(this.tasks.map((t) => this.facts(t)), idOrName, 'task', TASK_KEYS).task;
   }
 }

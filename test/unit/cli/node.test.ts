@@ -147,8 +147,8 @@ test('node rm removes each node, reporting every failure at the end', async (t) 
   assert.deepEqual(daemon.requests[0]?.query, { force: 'true' });
 });
 
-test('node ps: the task header when the daemon has no tasks endpoint yet, rows when it has', async (t) => {
-  const daemon = await startDaemon(t);
+test('node ps: GET /tasks per node; the header alone when there are none, rows when there are', async (t) => {
+  const daemon = await startDaemon(t, { 'GET /tasks': { body: [] } });
   const empty = await shoal(daemon.host, 'node', 'ps');
   assert.equal(empty.stderr, '');
   assert.equal(empty.code, 0);

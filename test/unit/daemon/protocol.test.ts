@@ -7,8 +7,6 @@ import {
   parseJoinResponse,
   parseManagerPeer,
   parseProposeRequest,
-  parseSessionRequest,
-  parseSessionResponse,
 } from '../../../shared/protocol/cluster.js';
 
 type Obj = Record<string, unknown>;
@@ -153,33 +151,4 @@ test('parseProposeRequest enforces the caller\'s byte limit', () => {
   rejects(() => parseProposeRequest({ data: new Uint8Array(101) }, 100), 'data', 'over the limit');
   rejects(() => parseProposeRequest({ data: 'bytes' }, 100), 'data', 'a string');
   rejects(() => parseProposeRequest(null, 100), 'propose request', 'null');
-});
-
-test('parseSessionRequest', () => {
-  assert.deepEqual(parseSessionRequest({ nodeId: 'n1' }), { nodeId: 'n1' });
-  rejects(() => parseSessionRequest({ nodeId: 1 }), 'nodeId', 'number');
-  rejects(() => parseSessionRequest({ nodeId: 'n'.repeat(65) }), 'nodeId', 'too long');
-});
-
-test('parseSessionResponse: ok, redirect and removed, each validated', () => {
-  assert.deepEqual(parseSessionResponse({ kind: 'removed', extra: 1 }), { kind: 'removed' });
-  assert.deepEqual(parseSessionResponse({ kind: 'redirect', leader: null, managers: [] }), { kind: 'redirect', leader: null, managers: [] });
-  assert.deepEqual(parseSessionResponse({ kind: 'redirect', leader: peer(2), managers: [peer(1), peer(2)] }), {
-    kind: 'redirect',
-    leader: peer(2),
-    managers: [peer(1), peer(2)],
-  });
-  const ok = { kind: 'ok', role: 'worker', raftId: 0, managers: [peer(1)], heartbeatPeriodMs: 5000 };
-  assert.deepEqual(parseSessionResponse(ok), ok);
-
-  rejects(() => parseSessionResponse({ kind: 'hello' }), 'kind', 'unknown kind');
-  rejects(() => parseSessionResponse({}), 'kind', 'no kind');
-  rejects(() => parseSessionResponse({ kind: 'redirect', managers: [] }), 'manager', 'leader missing (not null)');
-  rejects(() => parseSessionResponse({ kind: 'redirect', leader: { ...peer(), raftId: 'x' }, managers: [] }), 'raftId', 'bad leader');
-  rejects(() => parseSessionResponse({ kind: 'redirect', leader: null }), 'managers', 'no managers');
-  rejects(() => parseSessionResponse({ ...ok, role: 'admin' }), 'role', 'bad role');
-  rejects(() => parseSessionResponse({ ...ok, heartbeatPeriodMs: -5 }), 'heartbeatPeriodMs', 'negative period');
-  rejects(() => parseSessionResponse({ ...ok, heartbeatPeriodMs: '5000' }), 'heartbeatPeriodMs', 'string period');
-  rejects(() => parseSessionResponse({ ...ok, raftId: undefined }), 'raftId', 'no raft id');
-  rejects(() => parseSessionResponse('ok'), 'session response', 'a string');
 });

@@ -1,0 +1,64 @@
+// The daemon endpoints `shoal service ...` and `shoal node ps` use, typed with
+// the shared Docker model. Answers are checked for their outer form only, as in
+// api.ts: a daemon answering something else fails loudly here.
+
+import { ShoalError } from '../../shared/errors.js';
+import type { Node, Service, ServiceSpec, Task } from '../../shared/model/index.js';
+import type { ServiceCreateResponse, ServiceUpdateResponse } from '../../manager/api/backend.js';
+import { encodeFilters, type Filters } from '../format/filters.js';
+import type { DaemonClient } from '../http-client.js';
+
+function unexpected(what: string): ShoalError {
+  return new ShoalError('bad_response', `unexpected answer from the daemon for ${what}`, 502);
+}
+
+function object<T>(value: unknown, what: string): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw unexpected(what);
+  return value as T;
+}
+
+function array<T>(value: unknown, what: string): T[] {
+  if (!Array.isArray(value)) throw unexpected(what);
+  return value as T[];
+}
+
+const seg = encodeURIComponent;
+
+export class ServiceApi {
+  constructor(readonly client: DaemonClient) {}
+
+  async createService(spec: ServiceSpec): Promise<ServiceCreateResponse> {
+    return object<ServiceCreateResponse>(await this.client.post('/services/create', spec), 'POST /services/create');
+  }
+
+  async listServices(filters: Filters = {}, status = false): Promise<Service[]> {
+    const query = { filters: encodeFilters(filters), ...(status ? { status: true } : {}) };
+    return array<Service>(await this.client.get('/services', query), 'GET /services');
+  }
+
+  async inspectService(ref: string, insertDefaults = false): Promise<Service> {
+    const query = insertDefaults ? { insertDefaults: true } : undefined;
+    return object<Service>(await this.client.get(`/services/${seg(ref)}`, query), `GET /services/${ref}`);
+  }
+
+  async updateService(id: string, version: number, spec: ServiceSpec, rollback = false): Promise<ServiceUpdateResponse> {
+    const query = { version, ...(rollback ? { rollback: 'previous' } : {}) };
+    return object<ServiceUpdateResponse>(await this.client.post(`/services/${seg(id)}/update`, spec, query), `POST /services/${id}/update`);
+  }
+
+  async removeService(ref: string): Promise<void> {
+    await this.client.delete(`/services/${seg(ref)}`);
+  }
+
+  async listTasks(filters: Filters): Promise<Task[]> {
+    return array<Task>(await this.client.get('/tasks', { filters: encodeFilters(filters) }), 'GET /tasks');
+  }
+
+  async listNodes(): Promise<Node[]> {
+    return array<Node>(await this.client.get('/nodes'), 'GET /nodes');
+  }
+
+  async inspectNode(ref: string): Promise<Node> {
+    return object<Node>(await this.client.get(`/nodes/${seg(ref)}`), `GET /nodes/${ref}`);
+  }
+}
