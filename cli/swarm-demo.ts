@@ -1,15 +1,17 @@
 // `shoal demo swarm`: a real swarm on this machine. Daemon processes on
-// loopback, each with its own data root, form a swarm of managers and
-// workers over libp2p; then the leader is killed with SIGKILL, the others
-// elect a new one and keep taking writes, and the killed manager restarts on
-// its data root and rejoins.
+// loopback, each with its own data root and the simulated executor, form a
+// swarm of managers and workers over libp2p and run a replicated service;
+// then the leader is killed with SIGKILL, the others elect a new one, keep
+// the service running and take a scale-up, and the killed manager restarts
+// on its data root and rejoins.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Node, Swarm } from '../shared/model/index.js';
+import type { Node, Service, Swarm, Task } from '../shared/model/index.js';
+import { formatServiceTable } from './format/service.js';
 import { formatNodeTable } from './format/node.js';
 import { DaemonClient } from './http-client.js';
 
@@ -66,7 +68,7 @@ export async function runSwarmDemo(o: SwarmDemoOptions): Promise<void> {
   const daemons: DemoDaemon[] = [];
   const start = async (d: DemoDaemon): Promise<void> => {
     const log = await open(join(root, `${d.name}.log`), 'a');
-    d.child = spawn(process.execPath, [MAIN, 'daemon', '--data-root', d.dataRoot, '-H', `unix://${d.socket}`, '--log-level', o.logLevel], {
+    d.child = spawn(process.execPath, [MAIN, 'daemon', '--executor', 'sim', '--data-root', d.dataRoot, '-H', `unix://${d.socket}`, '--log-level', o.logLevel], {
       stdio: ['ignore', log.fd, log.fd],
     });
     // The child has its own copy of the descriptor.
@@ -105,6 +107,25 @@ export async function runSwarmDemo(o: SwarmDemoOptions): Promise<void> {
     });
     say(`\n$ shoal node ls    (on ${first.name})\n${formatNodeTable(nodes, await selfId(first))}`);
 
+    // A service on the simulated runtime (see worker/README.md): the leader's loops
+    // create, place and start its tasks on the workers (and managers, which are not drained).
+    const replicas = 3 * daemons.length;
+    const created = (await first.client.post('/services/create', {
+      Name: 'web',
+      TaskTemplate: { ContainerSpec: { Image: 'sim/web:1', Env: ['SHOAL_SIM_START_MS=100'] } },
+      Mode: { Replicated: { Replicas: replicas } },
+    })) as { ID: string };
+    const runningTasks = async (d: DemoDaemon): Promise<Task[]> =>
+      ((await d.client.get('/tasks', { filters: JSON.stringify({ service: [created.ID], 'desired-state': ['running'] }) })) as Task[]).filter(
+        (t) => t.Status.State === 'running',
+      );
+    const servicesTable = async (d: DemoDaemon): Promise<string> => formatServiceTable((await d.client.get('/services', { status: true })) as Service[]);
+    const createdAt = Date.now();
+    await until(`${replicas} running replicas`, async () => ((await runningTasks(first)).length === replicas ? true : undefined));
+    summary['service_converge_ms'] = Date.now() - createdAt;
+    say(`\nCreated service web with ${replicas} replicas: all running after ${summary['service_converge_ms']} ms.`);
+    say(`$ shoal service ls    (on ${first.name})\n${await servicesTable(first)}`);
+
     const managers = daemons.filter((d) => d.name.startsWith('manager'));
     const leaderNode = nodes.find((n) => n.ManagerStatus?.Leader)!;
     let leader: DemoDaemon | undefined;
@@ -133,6 +154,13 @@ export async function runSwarmDemo(o: SwarmDemoOptions): Promise<void> {
       const kept = Object.keys(after.Spec.Labels ?? {}).filter((k) => k.startsWith('demo.write')).length;
       summary['writes_kept'] = kept;
       say(`A new leader took a write ${failoverMs} ms after the kill; ${kept} of 5 earlier writes are present.`);
+      // The service keeps running and follows a scale-up made through the new leader.
+      const svc = (await survivor.client.get(`/services/${created.ID}`)) as Service;
+      const scaled = replicas + 5;
+      await survivor.client.post(`/services/${created.ID}/update`, { ...svc.Spec, Mode: { Replicated: { Replicas: scaled } } }, { version: svc.Version.Index });
+      await until(`${scaled} running replicas`, async () => ((await runningTasks(survivor)).filter((t) => t.NodeID !== leaderNode.ID).length >= scaled ? true : undefined), 60_000);
+      summary['replicas_after_failover'] = scaled;
+      say(`Scaled web to ${scaled} through ${survivor.name}: all running (tasks on the dead manager are replaced once it is marked down).`);
       const view = await until('the dead manager to show as unreachable', async () => {
         const list = (await survivor.client.get('/nodes')) as Node[];
         return list.some((n) => n.ManagerStatus?.Reachability === 'unreachable') ? list : undefined;
@@ -146,11 +174,12 @@ export async function runSwarmDemo(o: SwarmDemoOptions): Promise<void> {
         return formed(list) && t?.Spec.Labels?.['demo.after'] === 'failover' ? list : undefined;
       });
       say(`\n$ shoal node ls    (on ${leader.name}, after the restart)\n${formatNodeTable(rejoined, await selfId(leader))}`);
+      say(`$ shoal service ls    (on ${leader.name})\n${await servicesTable(leader)}`);
     }
     summary['nodes'] = daemons.length;
     summary['managers'] = o.managers;
     if (o.format === 'json') process.stdout.write(`${JSON.stringify(summary)}\n`);
-    else say('Demo complete: the swarm survived the loss of its leader.');
+    else say('Demo complete: the swarm and its service survived the loss of the leader.');
   } finally {
     for (const d of daemons) d.child?.kill('SIGTERM');
     await Promise.all(
