@@ -1,13 +1,9 @@
 // `shoal daemon`: run this host's daemon in the foreground until SIGTERM/SIGINT.
 import type { Command } from 'commander';
-import { createApiServer, listen } from '../../manager/api/server.js';
-import { InvalidArgumentError } from '../../shared/errors.js';
-import { DEFAULT_EXECUTOR, EXECUTOR_KINDS, isExecutorKind, OCI_UNAVAILABLE_MESSAGE } from '../../worker/executor/index.js';
-import { DEFAULT_HOST, commandLogger, getGlobalOptions } from '../globals.js';
-import { lockDataRoot } from './data-root.js';
-import { Daemon } from './daemon.js';
 
 export const DEFAULT_DATA_ROOT = '/var/lib/shoal';
+/** Kept here (not imported from worker/) so registering the command loads nothing heavy. */
+const EXECUTORS = ['oci', 'sim'];
 
 export function registerDaemon(program: Command): void {
   program
@@ -16,53 +12,11 @@ export function registerDaemon(program: Command): void {
     .option('--data-root <dir>', 'where the daemon keeps its identity, swarm state and Raft log', DEFAULT_DATA_ROOT)
     .option(
       '--executor <kind>',
-      `what runs this node's tasks: ${EXECUTOR_KINDS.join(' or ')} (sim is a simulated runtime for tests and benchmarks; oci, real containers, is not available yet)`,
-      DEFAULT_EXECUTOR,
+      `what runs this node's tasks: ${EXECUTORS.join(' or ')} (sim is a simulated runtime for tests and benchmarks; oci, real containers, is not available yet)`,
+      'oci',
     )
     .action(async (opts: { dataRoot: string; executor: string }, command: Command) => {
-      const log = commandLogger(command);
-      const executor = opts.executor;
-      if (!isExecutorKind(executor)) {
-        throw new InvalidArgumentError(`unknown executor "${executor}"; use --executor ${EXECUTOR_KINDS.join(' or --executor ')}`);
-      }
-      const apiHost = getGlobalOptions(command).host ?? DEFAULT_HOST;
-      const lock = await lockDataRoot(opts.dataRoot);
-      let daemon: Daemon | undefined;
-      let server: ReturnType<typeof createApiServer>;
-      try {
-        daemon = await Daemon.open({ dataRoot: opts.dataRoot, logger: log, executor });
-        server = createApiServer({ backend: daemon, logger: log.child({ component: 'api' }) });
-        await listen(server, apiHost);
-      } catch (err) {
-        await daemon?.close().catch(() => undefined);
-        await lock.release();
-        throw err;
-      }
-      const running = daemon;
-      log.info({ api: apiHost, dataRoot: opts.dataRoot, executor, pid: process.pid }, 'shoal daemon ready');
-      // Refusing to start would stop swarms of such daemons from forming at all;
-      // tasks placed here are rejected at prepare with this same message instead.
-      if (executor === 'oci') log.warn(`${OCI_UNAVAILABLE_MESSAGE} (tasks placed on this node will be rejected)`);
-      await new Promise<void>((resolve) => {
-        let stopping = false;
-        const stop = (signal: NodeJS.Signals): void => {
-          if (stopping) return;
-          stopping = true;
-          log.info({ signal }, 'stopping');
-          void (async () => {
-            try {
-              await server.close();
-              await running.close();
-            } catch (err) {
-              log.error({ err }, 'error while stopping');
-            } finally {
-              await lock.release();
-              resolve();
-            }
-          })();
-        };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
+      const { runDaemon } = await import('./run.js');
+      await runDaemon(opts, command);
     });
 }

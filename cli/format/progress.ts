@@ -341,7 +341,7 @@ export class ConvergenceWatch {
       }
       this.convergedAt ??= now;
       const wait = this.monitorMs - (now - this.convergedAt);
-      if (wait >= 0) this.emit({ id: 'verify', action: `Waiting ${Math.floor(wait / 1000) + 1} seconds to verify that tasks are stable...` });
+      if (wait >= 0) this.emit({ id: 'verify', action: `Waiting ${Math.max(1, Math.ceil(wait / 1000))} seconds to verify that tasks are stable...` });
     } else {
       if (this.convergedAt !== undefined) this.emit({ id: 'verify', action: 'Detected task failure' });
       this.convergedAt = undefined;

@@ -335,6 +335,7 @@ export class P2PHost {
   ): Promise<void> {
     const { peerId: peer, protocol, signal } = ctx;
     let req: unknown;
+    let reply: ResponseEnvelope | undefined;
     try {
       const first = await fs.read({ signal });
       if (first.done) {
@@ -343,18 +344,26 @@ export class P2PHost {
       }
       req = first.value;
     } catch (err) {
-      // An oversized or malformed request was already answered by lastWords.
-      const level = err instanceof FrameTooLargeError || isShoalError(err) ? 'warn' : 'debug';
-      this.log[level]({ peer, protocol, err: errMessage(err) }, 'p2p request not received');
-      fs.abort(toError(err));
-      return;
+      if (!signal.aborted) {
+        // An oversized or malformed request was already answered by lastWords.
+        const level = err instanceof FrameTooLargeError || isShoalError(err) ? 'warn' : 'debug';
+        this.log[level]({ peer, protocol, err: errMessage(err) }, 'p2p request not received');
+        fs.abort(toError(err));
+        return;
+      }
+      // The deadline covers receiving the request too. One that ran out first
+      // (a slow peer, a busy event loop) is answered like a slow handler, so
+      // the caller learns it timed out instead of seeing a bare reset.
+      this.log.debug({ peer, protocol }, 'p2p request not received before the handler deadline');
+      reply = { error: toWireError(timeoutError(protocol, timeoutMs), protocol) };
     }
-    let reply: ResponseEnvelope;
-    try {
-      reply = { result: await raceSignal(handler(req as Req, ctx), signal, timeoutMs, protocol) };
-    } catch (err) {
-      if (!isShoalError(err)) this.log.error({ err, peer, protocol }, 'p2p request handler failed');
-      reply = { error: toWireError(err, protocol) };
+    if (reply === undefined) {
+      try {
+        reply = { result: await raceSignal(handler(req as Req, ctx), signal, timeoutMs, protocol) };
+      } catch (err) {
+        if (!isShoalError(err)) this.log.error({ err, peer, protocol }, 'p2p request handler failed');
+        reply = { error: toWireError(err, protocol) };
+      }
     }
     try {
       fs.send(reply);
@@ -417,12 +426,16 @@ function listenMultiaddr(host: string, port: number): string {
   return `/ip${family}/${host}/tcp/${port}`;
 }
 
+function timeoutError(protocol: string, timeoutMs: number): P2PTimeoutError {
+  return new P2PTimeoutError(`handling ${protocol} took longer than ${timeoutMs} ms`);
+}
+
 /** The handler's result, or a timeout error once the signal fires, whichever comes first. */
 async function raceSignal<T>(work: Promise<T>, signal: AbortSignal, timeoutMs: number, protocol: string): Promise<T> {
-  if (signal.aborted) throw new P2PTimeoutError(`handling ${protocol} took longer than ${timeoutMs} ms`);
+  if (signal.aborted) throw timeoutError(protocol, timeoutMs);
   let onAbort: (() => void) | undefined;
   const timedOut = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new P2PTimeoutError(`handling ${protocol} took longer than ${timeoutMs} ms`));
+    onAbort = () => reject(timeoutError(protocol, timeoutMs));
     signal.addEventListener('abort', onAbort, { once: true });
   });
   try {

@@ -66,7 +66,7 @@ test('replicated: slot lines, overall progress, then verify after the monitor pe
     '2/3: running   [9/9]',
     '3/3: running   [9/9]',
     'overall progress: 3 out of 3 tasks',
-    'verify: Waiting 6 seconds to verify that tasks are stable...',
+    'verify: Waiting 5 seconds to verify that tasks are stable...',
   ]);
   r.records.length = 0;
   assert.deepEqual(w.onService(s, 3500), { kind: 'continue' });
