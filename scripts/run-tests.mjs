@@ -44,10 +44,21 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// A hang must end as a failure that names the test, never as a stuck CI job.
+// On Node 24 a test awaiting a promise that never settles waits forever, even
+// with nothing left in the event loop (Node 20 failed it at once), and
+// node:test has no default timeout. Ten minutes is the largest budget any
+// suite here declares for itself, so this cannot cut a passing test short;
+// tests that wait on something that might never come set a tighter one.
+// A later --test-timeout argument overrides this one.
+// (Not --test-force-exit: on Node 24.21 it can end a file early, under load,
+// in the middle of its describe() blocks, and report a pass without them.)
+const safetyNet = ['--test-timeout=600000'];
+
 const child = spawn(
   process.execPath,
   // Two concurrent files: the CI machines have two cores.
-  ['--test', '--test-reporter=spec', '--test-concurrency=2', ...nodeFlags, ...files],
+  ['--test', '--test-reporter=spec', '--test-concurrency=2', ...safetyNet, ...nodeFlags, ...files],
   { cwd: root, stdio: 'inherit' },
 );
 

@@ -81,6 +81,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private readonly cancelTick: Cancel;
 
   private applied: number;
+  /** Term of the newest entry applied in this run (0 before the first). */
+  private appliedTerm = 0;
   private snapshotIndex: number;
   private confState: ConfState;
   /** Newest hard state the core reported, and the newest one on disk. */
@@ -513,6 +515,11 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         }
       }
       this.applied = e.index;
+      if (e.term > this.appliedTerm) {
+        // The first entry of a newer leader (terms change rarely, so the scan is rare too).
+        this.appliedTerm = e.term;
+        this.proposals.dropSuperseded(e.index, e.term);
+      }
       const p = this.proposals.take(e.index);
       if (p === undefined) continue;
       if (p.entry.term !== e.term) this.proposals.fail(p, new LeadershipChangedError(e.index));

@@ -89,6 +89,19 @@ export class ProposalTracker {
     return p;
   }
 
+  /**
+   * An entry of `term` was applied at `index`. A log's terms never decrease,
+   * so a proposal tracked above `index` from an older term is in no log a
+   * leader can ever commit: it was dropped, and retrying is safe. (Without
+   * this, a deposed leader's proposal past the new leader's last entry would
+   * wait out its timeout and then claim it "may still be applied".)
+   */
+  dropSuperseded(index: number, term: number): void {
+    for (const p of [...this.byIndex.values()]) {
+      if (p.entry.index > index && p.entry.term < term) this.fail(p, new LeadershipChangedError(p.entry.index));
+    }
+  }
+
   /** Tracked proposals at or below `index`, removed from tracking. */
   takeUpTo(index: number): PendingProposal[] {
     const out: PendingProposal[] = [];

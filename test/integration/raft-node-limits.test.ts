@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KvStateMachine, encodePut } from '../../manager/raft/kv-state-machine.js';
 import { MemoryNetwork } from '../../manager/raft/memory-transport.js';
-import { NodeStoppedError, OverloadedError, RaftNode, RaftTimeoutError } from '../../manager/raft/node.js';
+import { LeadershipChangedError, NodeStoppedError, NotLeaderError, OverloadedError, RaftNode, RaftTimeoutError } from '../../manager/raft/node.js';
 import { DiskStorage } from '../../manager/raft/storage/disk-storage.js';
 import { createLogger } from '../../shared/logger.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
@@ -82,6 +82,46 @@ test('a leader cut off from its followers times proposals out, and reads too', a
     c.network.heal();
     await c.put('after', 'heal');
     await c.converged();
+  } finally {
+    await c.close();
+  }
+});
+
+test('a deposed leader reports its unreplicated proposals dropped, also past the new leader\'s last entry', async () => {
+  const c = await RaftCluster.create(['a', 'b', 'c']);
+  try {
+    await c.put('k', 'v');
+    // Two entries only a cut-off leader has. The next leader's first entry
+    // takes the first one's index; nothing takes the second one's, which must
+    // still be reported dropped (safe to retry), not left to time out as "may
+    // still be applied". Their timeouts are far beyond the test's own.
+    for (let attempt = 1; ; attempt++) {
+      const old = await c.leader();
+      const base = old.status().lastIndex;
+      c.network.isolate(old.id);
+      let settled = false;
+      const outcomes = Promise.allSettled([
+        old.propose(encodePut('lost-1', 'v'), { timeoutMs: 30_000 }),
+        old.propose(encodePut('lost-2', 'v'), { timeoutMs: 30_000 }),
+      ]).finally(() => (settled = true));
+      await eventually(() => settled || old.status().lastIndex >= base + 2, 'the cut-off leader to append both proposals or refuse them');
+      if (settled) {
+        // On a busy machine leadership can move before they reach the log:
+        // then both are refused as not-leader (never appended). Start over.
+        for (const r of await outcomes) assert.ok(r.status === 'rejected' && r.reason instanceof NotLeaderError, `refused: ${String(r.status === 'rejected' ? r.reason : r.value)}`);
+        assert.ok(attempt < 5, 'leadership kept moving');
+        c.network.heal();
+        continue;
+      }
+      const others = ['a', 'b', 'c'].filter((id) => id !== old.id);
+      await eventually(() => others.some((id) => c.node(id).isLeader()), 'a new leader among the others');
+      c.network.heal();
+      for (const r of await outcomes) assert.ok(r.status === 'rejected' && r.reason instanceof LeadershipChangedError, `outcome: ${String(r.status === 'rejected' ? r.reason : r.value)}`);
+      break;
+    }
+    await c.put('after', 'heal');
+    await c.converged();
+    for (const m of c.running()) assert.equal(m.sm.get('lost-2'), undefined);
   } finally {
     await c.close();
   }

@@ -19,15 +19,31 @@ const NO_DAEMON_DIR = mkdtempSync(join(tmpdir(), 'shoal-cli-'));
 const NO_DAEMON = `unix://${join(NO_DAEMON_DIR, 'none.sock')}`;
 after(() => rmSync(NO_DAEMON_DIR, { recursive: true, force: true }));
 
+// Generous: a busy CI machine takes seconds to start Node; a process that never exits takes forever.
+const EXIT_TIMEOUT_MS = 60_000;
+
+/** The process was still running after EXIT_TIMEOUT_MS (and was killed): something holds it open. */
+class DidNotExit extends Error {}
+
 async function shoal(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  // process.execPath: the same Node that runs the tests (24), not whatever `node` is on PATH.
-  return execFileP(process.execPath, [MAIN, ...args], { env: { ...process.env, SHOAL_LOG_LEVEL: 'info', SHOAL_HOST: NO_DAEMON } });
+  try {
+    // process.execPath: the same Node that runs the tests (24), not whatever `node` is on PATH.
+    return await execFileP(process.execPath, [MAIN, ...args], {
+      env: { ...process.env, SHOAL_LOG_LEVEL: 'info', SHOAL_HOST: NO_DAEMON },
+      timeout: EXIT_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+    });
+  } catch (err) {
+    if ((err as { killed?: boolean }).killed) throw new DidNotExit(`shoal ${args.join(' ')} did not exit within ${EXIT_TIMEOUT_MS} ms`);
+    throw err;
+  }
 }
 
 async function shoalFails(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     await shoal(...args);
   } catch (err) {
+    if (err instanceof DidNotExit) throw err;
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }

@@ -91,9 +91,12 @@ test('listen replaces a stale socket left by a killed daemon', async () => {
     const child = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(socketPath)}, () => console.log('ready'))`], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    await once(child.stdout, 'data');
+    const exited = once(child, 'exit');
+    // A child that dies first never prints: fail then, instead of waiting for 'data' forever.
+    const listening = await Promise.race([once(child.stdout, 'data').then(() => true), exited.then(() => false)]);
+    assert.ok(listening, 'the socket-binding child exited before listening');
     child.kill('SIGKILL');
-    await once(child, 'exit');
+    await exited;
     assert.ok((await stat(socketPath)).isSocket());
 
     const { server } = harness();

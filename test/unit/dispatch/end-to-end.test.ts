@@ -4,7 +4,7 @@
 // written to the store as the scheduler would leave them; the test watches
 // them run, report back, stop and go, and the session survive a restart of
 // the agent and a leadership change.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,12 +22,21 @@ import type { Tx } from '../../../manager/store/tx-builder.js';
 import { Agent } from '../../../worker/agent/agent.js';
 import { AgentSession } from '../../../worker/agent/session.js';
 import { SimExecutor } from '../../../worker/executor/sim/sim-executor.js';
-import { eventually, makeHost, type TestHost } from '../p2p/hosts.js';
+import { eventually, makeHost, stopAllHosts, type TestHost } from '../p2p/hosts.js';
 import { clusterDraft, FakeProposer, nodeDraft } from '../store/fixtures.js';
 import { taskDraft } from './fixtures.js';
 
 const log = createLogger({ level: 'silent' });
 const PERIOD_MS = 200;
+// Real hosts on loopback and real timers: what never happens must fail the
+// test, not hang it; a rig such a test left behind is destroyed afterwards,
+// or its hosts and timers would keep the file's process alive.
+const LIMIT = { timeout: 60_000 };
+const rigs = new Set<Rig>();
+after(async () => {
+  for (const r of rigs) await r.destroy();
+  await stopAllHosts();
+});
 
 interface Worker {
   executor: SimExecutor;
@@ -71,6 +80,7 @@ class Rig {
     });
     r.mgr.host.handleStream(PROTOCOL_DISPATCH, (s, ctx) => void r.dispatcher.serve(s, ctx.peerId), { maxMessageBytes: MAX_DISPATCH_MESSAGE_BYTES });
     r.lead();
+    rigs.add(r);
     return r;
   }
 
@@ -123,6 +133,7 @@ class Rig {
   }
 
   async destroy(): Promise<void> {
+    if (!rigs.delete(this)) return;
     await this.stopWorker().catch(() => undefined);
     await this.dispatcher.stop();
     await this.wrk.host.stop();
@@ -131,7 +142,7 @@ class Rig {
   }
 }
 
-test('tasks placed on the node run and report back; shutdown, deletion, failures and health come through', async () => {
+test('tasks placed on the node run and report back; shutdown, deletion, failures and health come through', LIMIT, async () => {
   const r = await Rig.create();
   try {
     await r.write((t) => t.create('tasks', taskDraft('before')));
@@ -175,7 +186,7 @@ test('tasks placed on the node run and report back; shutdown, deletion, failures
   }
 });
 
-test('a restarted agent re-attaches to its running tasks instead of starting them again', async () => {
+test('a restarted agent re-attaches to its running tasks instead of starting them again', LIMIT, async () => {
   const r = await Rig.create();
   try {
     await r.write((t) => {
@@ -201,7 +212,7 @@ test('a restarted agent re-attaches to its running tasks instead of starting the
   }
 });
 
-test('when the dispatcher stops leading, sessions end; when it leads again, the agent comes back and catches up', async () => {
+test('when the dispatcher stops leading, sessions end; when it leads again, the agent comes back and catches up', LIMIT, async () => {
   const r = await Rig.create();
   try {
     const w = await r.startWorker();
@@ -218,7 +229,7 @@ test('when the dispatcher stops leading, sessions end; when it leads again, the 
   }
 });
 
-test('a node whose record is deleted is told so, and its session ends', async () => {
+test('a node whose record is deleted is told so, and its session ends', LIMIT, async () => {
   const r = await Rig.create();
   try {
     const w = await r.startWorker();

@@ -11,6 +11,9 @@ import type { ControlLoop, LeaderContext } from '../../../manager/control-loop.j
 import { Manager } from '../../../manager/manager.js';
 import { eventually, makeHost } from '../p2p/hosts.js';
 
+// A real Raft node and libp2p host: a start or stop that never finishes must fail the test, not hang it.
+const LIMIT = { timeout: 60_000 };
+
 class RecordingLoop implements ControlLoop {
   readonly name = 'recording';
   ctx: LeaderContext | undefined;
@@ -26,37 +29,40 @@ class RecordingLoop implements ControlLoop {
   }
 }
 
-test('registered loops and the dispatcher start when the manager leads and stop with it', async () => {
+test('registered loops and the dispatcher start when the manager leads and stop with it', LIMIT, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'shoal-loops-'));
   const { host } = await makeHost();
-  const made: RecordingLoop[] = [];
-  try {
-    const m = await Manager.start({
-      dataDir: join(dir, 'raft'),
-      raftId: 1,
-      nodeId: 'n1',
-      host,
-      logger: createLogger({ level: 'silent' }),
-      bootstrap: true,
-      seeds: () => [],
-      tickMs: 10,
-      loops: [
-        () => {
-          const l = new RecordingLoop();
-          made.push(l);
-          return l;
-        },
-      ],
-    });
-    await eventually(() => made.length === 1 && made[0]!.ctx !== undefined && m.dispatcher.leading, 'the loops start once leading');
-    assert.equal(made[0]!.ctx?.store, m.store);
-    assert.equal(made[0]!.ctx?.memory, m.memory);
-    await m.stop();
-    assert.equal(made[0]!.stopped, true);
-    assert.equal(m.dispatcher.leading, false);
-    assert.equal(made.length, 1, 'one instance per term');
-  } finally {
+  let running: Manager | undefined;
+  // Not a finally: this also runs when the test times out, when the manager's
+  // timers and the host would otherwise keep the file's process alive.
+  t.after(async () => {
+    await running?.stop();
     await host.stop();
     await rm(dir, { recursive: true, force: true });
-  }
+  });
+  const made: RecordingLoop[] = [];
+  const m = (running = await Manager.start({
+    dataDir: join(dir, 'raft'),
+    raftId: 1,
+    nodeId: 'n1',
+    host,
+    logger: createLogger({ level: 'silent' }),
+    bootstrap: true,
+    seeds: () => [],
+    tickMs: 10,
+    loops: [
+      () => {
+        const l = new RecordingLoop();
+        made.push(l);
+        return l;
+      },
+    ],
+  }));
+  await eventually(() => made.length === 1 && made[0]!.ctx !== undefined && m.dispatcher.leading, 'the loops start once leading');
+  assert.equal(made[0]!.ctx?.store, m.store);
+  assert.equal(made[0]!.ctx?.memory, m.memory);
+  await m.stop();
+  assert.equal(made[0]!.stopped, true);
+  assert.equal(m.dispatcher.leading, false);
+  assert.equal(made.length, 1, 'one instance per term');
 });

@@ -9,6 +9,11 @@ import { txBytes } from '../store/fixtures.js';
 import { idSource, ns, SECOND, task } from './fixtures.js';
 import { Harness } from './harness.js';
 
+// Everything here runs on virtual time and in-memory promises, so a test that
+// waits for a round (settle, idle) or a proposal that never comes would, on
+// Node 24, wait forever without a word: fail it instead.
+const LIMIT = { timeout: 60_000 };
+
 const byDesired = (ts: readonly TaskRecord[]): Record<string, number> => {
   const out: Record<string, number> = {};
   for (const t of ts) out[t.DesiredState] = (out[t.DesiredState] ?? 0) + 1;
@@ -38,7 +43,7 @@ test('chunkWork keeps each key’s ops together when they fit and splits only wh
   );
 });
 
-test('a new service gets its tasks in one transaction; the loop then goes quiet', async () => {
+test('a new service gets its tasks in one transaction; the loop then goes quiet', LIMIT, async () => {
   const h = new Harness();
   await h.seed();
   const orch = createOrchestrator({ newId: idSource() });
@@ -60,7 +65,7 @@ test('a new service gets its tasks in one transaction; the loop then goes quiet'
   assert.equal(h.proposer.proposals.length, settled, 'nothing more to do');
 });
 
-test('large changes are split into transactions of at most maxOpsPerTransaction ops', async () => {
+test('large changes are split into transactions of at most maxOpsPerTransaction ops', LIMIT, async () => {
   const h = new Harness();
   await h.seed();
   h.start(createOrchestrator({ newId: idSource(), maxOpsPerTransaction: 1000 }));
@@ -72,7 +77,7 @@ test('large changes are split into transactions of at most maxOpsPerTransaction 
   assert.equal(h.tasks('big').length, 2500);
 });
 
-test('a failed task is replaced in its slot after the restart delay, driven by the loop’s own timer', async () => {
+test('a failed task is replaced in its slot after the restart delay, driven by the loop’s own timer', LIMIT, async () => {
   const h = new Harness();
   await h.seed();
   h.start(createOrchestrator({ newId: idSource() }));
@@ -95,7 +100,7 @@ test('a failed task is replaced in its slot after the restart delay, driven by t
   );
 });
 
-test('draining a node moves its tasks; a global service follows nodes that join', async () => {
+test('draining a node moves its tasks; a global service follows nodes that join', LIMIT, async () => {
   const h = new Harness();
   await h.seed({ nodes: ['n1', 'n2'] });
   h.start(createOrchestrator({ newId: idSource() }));
@@ -118,7 +123,7 @@ test('draining a node moves its tasks; a global service follows nodes that join'
   assert.deepEqual(h.tasks('agent').filter((t) => t.DesiredState === 'running').map((t) => t.NodeID).sort(), ['n2', 'n3']);
 });
 
-test('a deleted service’s tasks go to desired remove and the reaper deletes them once stopped', async () => {
+test('a deleted service’s tasks go to desired remove and the reaper deletes them once stopped', LIMIT, async () => {
   const h = new Harness();
   await h.seed();
   h.start(createOrchestrator({ newId: idSource() }), createTaskReaper());
@@ -139,7 +144,7 @@ test('a deleted service’s tasks go to desired remove and the reaper deletes th
   assert.deepEqual(h.tasks('web'), []);
 });
 
-test('task history stays within the retention limit while a task keeps failing', async () => {
+test('task history stays within the retention limit while a task keeps failing', LIMIT, async () => {
   const h = new Harness();
   await h.seed();
   await h.store.update((t) => {
@@ -161,7 +166,7 @@ test('task history stays within the retention limit while a task keeps failing',
   assert.equal(tasks.filter((t) => t.DesiredState === 'running').length, 1);
 });
 
-test('a conflicting write fails the round’s transaction; the next round re-reads and converges', async () => {
+test('a conflicting write fails the round’s transaction; the next round re-reads and converges', LIMIT, async () => {
   const h = new Harness();
   await h.seed();
   h.start(createOrchestrator({ newId: idSource(), retryMs: 50 }));
@@ -188,7 +193,7 @@ test('a conflicting write fails the round’s transaction; the next round re-rea
   assert.deepEqual(byDesired(h.tasks('web')), { shutdown: 1, ready: 1 });
 });
 
-test('after stop nothing is proposed and no timer is left; a new leader’s loop finds what changed meanwhile', async () => {
+test('after stop nothing is proposed and no timer is left; a new leader’s loop finds what changed meanwhile', LIMIT, async () => {
   const h = new Harness();
   await h.seed();
   const first = createOrchestrator({ newId: idSource('a') });
@@ -216,7 +221,7 @@ test('after stop nothing is proposed and no timer is left; a new leader’s loop
   assert.equal(tasks.length, 4);
 });
 
-test('a restart delay that runs out while a round waits on Raft is not lost', async () => {
+test('a restart delay that runs out while a round waits on Raft is not lost', LIMIT, async () => {
   const h = new Harness();
   await h.seed();
   h.start(createOrchestrator({ newId: idSource() }));
@@ -253,7 +258,7 @@ test('a restart delay that runs out while a round waits on Raft is not lost', as
   assert.equal(h.memory.get('tasks', restarted.ID)!.DesiredState, 'running');
 });
 
-test('a replicated job runs to completion through the loop, MaxConcurrent at a time', async () => {
+test('a replicated job runs to completion through the loop, MaxConcurrent at a time', LIMIT, async () => {
   const h = new Harness();
   await h.seed();
   h.start(createOrchestrator({ newId: idSource() }), createTaskReaper());

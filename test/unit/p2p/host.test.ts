@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type AddressInfo, createServer } from 'node:net';
 import { isShoalError, NotFoundError, UnavailableError } from '../../../shared/errors.js';
@@ -12,11 +12,16 @@ import {
   StreamClosedError,
 } from '../../../shared/p2p/errors.js';
 import type { MessageStream } from '../../../shared/p2p/host.js';
-import { closedPort, deferred, eventually, makeHost, withHosts } from './hosts.js';
+import { closedPort, deferred, eventually, makeHost, stopAllHosts, withHosts } from './hosts.js';
 
 const ECHO = '/test/echo/1';
+// Real hosts on loopback: a message, close or reset that never arrives must
+// fail the test, not hang it; the hosts such a test left open are stopped
+// afterwards so that the file's process can still exit.
+const LIMIT = { timeout: 60_000 };
+after(stopAllHosts);
 
-test('listen addresses carry the real port', async () => {
+test('listen addresses carry the real port', LIMIT, async () => {
   await withHosts(1, async ([a]) => {
     const addrs = a!.host.listenAddrs();
     assert.ok(addrs.length > 0);
@@ -27,7 +32,7 @@ test('listen addresses carry the real port', async () => {
   });
 });
 
-test('request/response round-trips values and names the authenticated caller', async () => {
+test('request/response round-trips values and names the authenticated caller', LIMIT, async () => {
   await withHosts(2, async ([server, client]) => {
     server!.host.handleRequest<{ n: number; blob: Uint8Array }, unknown>(ECHO, async (req, ctx) => ({
       doubled: req.n * 2,
@@ -48,7 +53,7 @@ test('request/response round-trips values and names the authenticated caller', a
   });
 });
 
-test('dialling a bare address learns the peer id from the handshake', async () => {
+test('dialling a bare address learns the peer id from the handshake', LIMIT, async () => {
   await withHosts(2, async ([server, client]) => {
     server!.host.handleRequest(ECHO, async () => 'hello');
     const { response, peerId } = await client!.host.requestWithPeer({ addr: server!.target.addr }, ECHO, {});
@@ -57,7 +62,7 @@ test('dialling a bare address learns the peer id from the handshake', async () =
   });
 });
 
-test('a remote ShoalError keeps its status and code; other errors stay private', async () => {
+test('a remote ShoalError keeps its status and code; other errors stay private', LIMIT, async () => {
   await withHosts(2, async ([server, client]) => {
     server!.host.handleRequest('/test/notfound/1', async () => {
       throw new NotFoundError('service web not found');
@@ -84,7 +89,7 @@ test('a remote ShoalError keeps its status and code; other errors stay private',
   });
 });
 
-test('a request times out with a timeout error when the handler does not answer', async () => {
+test('a request times out with a timeout error when the handler does not answer', LIMIT, async () => {
   let release!: () => void;
   const never = new Promise<void>((r) => (release = r));
   await withHosts(2, async ([server, client]) => {
@@ -120,7 +125,7 @@ test('a request times out with a timeout error when the handler does not answer'
   release();
 });
 
-test('an oversized request is refused with 413 and the host keeps serving', async () => {
+test('an oversized request is refused with 413 and the host keeps serving', LIMIT, async () => {
   await withHosts(2, async ([server, client]) => {
     server!.host.handleRequest<{ data: Uint8Array }, number>('/test/small/1', async (req) => req.data.byteLength, { maxRequestBytes: 1024 });
     await assert.rejects(client!.host.request(server!.target, '/test/small/1', { data: new Uint8Array(64 * 1024) }), (err: unknown) => {
@@ -135,7 +140,7 @@ test('an oversized request is refused with 413 and the host keeps serving', asyn
   });
 });
 
-test('an oversized response is refused by the caller', async () => {
+test('an oversized response is refused by the caller', LIMIT, async () => {
   await withHosts(2, async ([server, client]) => {
     server!.host.handleRequest('/test/big/1', async () => new Uint8Array(64 * 1024));
     await assert.rejects(client!.host.request(server!.target, '/test/big/1', {}, { maxResponseBytes: 1024 }), FrameTooLargeError);
@@ -143,7 +148,7 @@ test('an oversized response is refused by the caller', async () => {
   });
 });
 
-test('the guard refuses a stream before its handler runs, and says so in the log', async () => {
+test('the guard refuses a stream before its handler runs, and says so in the log', LIMIT, async () => {
   let calls = 0;
   let clientId = '';
   await withHosts(
@@ -173,7 +178,7 @@ test('the guard refuses a stream before its handler runs, and says so in the log
   );
 });
 
-test('the connection guard refuses banned peers outright', async () => {
+test('the connection guard refuses banned peers outright', LIMIT, async () => {
   let banned = '';
   await withHosts(
     2,
@@ -187,7 +192,7 @@ test('the connection guard refuses banned peers outright', async () => {
   );
 });
 
-test('dial failures say who could not be reached and why', async () => {
+test('dial failures say who could not be reached and why', LIMIT, async () => {
   await withHosts(2, async ([a, b]) => {
     const port = await closedPort();
     await assert.rejects(a!.host.request({ addr: `/ip4/127.0.0.1/tcp/${port}` }, ECHO, {}, { peerLabel: 'manager' }), (err: unknown) => {
@@ -221,7 +226,7 @@ test('dial failures say who could not be reached and why', async () => {
   });
 });
 
-test('streams carry messages both ways, in order, and close cleanly from either end', async () => {
+test('streams carry messages both ways, in order, and close cleanly from either end', LIMIT, async () => {
   await withHosts(2, async ([server, client]) => {
     const serverDone = deferred<string[]>();
     server!.host.handleStream('/test/chat/1', (s, ctx) => {
@@ -252,7 +257,7 @@ test('streams carry messages both ways, in order, and close cleanly from either 
   });
 });
 
-test('a fast sender honouring backpressure gets everything through to a slow reader', async () => {
+test('a fast sender honouring backpressure gets everything through to a slow reader', LIMIT, async () => {
   await withHosts(2, async ([server, client]) => {
     const received = deferred<number[]>();
     server!.host.handleStream('/test/bulk/1', (s) => {
@@ -281,7 +286,7 @@ test('a fast sender honouring backpressure gets everything through to a slow rea
   });
 });
 
-test('an oversized message resets a stream; the reader sees a typed error', async () => {
+test('an oversized message resets a stream; the reader sees a typed error', LIMIT, async () => {
   await withHosts(2, async ([server, client]) => {
     const serverErr = deferred<unknown>();
     server!.host.handleStream(
@@ -303,7 +308,7 @@ test('an oversized message resets a stream; the reader sees a typed error', asyn
   });
 });
 
-test('hangUp drops the connection and the stream sees it; a stopped host refuses work', async () => {
+test('hangUp drops the connection and the stream sees it; a stopped host refuses work', LIMIT, async () => {
   const [a, b] = await Promise.all([makeHost(), makeHost()]);
   try {
     const ended = deferred<unknown>();

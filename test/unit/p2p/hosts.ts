@@ -12,6 +12,9 @@ export interface TestHost {
   lines: Record<string, unknown>[];
 }
 
+/** Every host made here, so a file can stop what a timed-out test left running (see stopAllHosts). */
+const made = new Set<P2PHost>();
+
 export async function makeHost(opts: Partial<P2PHostOptions> = {}): Promise<TestHost> {
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (chunk: string) => void lines.push(JSON.parse(chunk)) } });
@@ -24,7 +27,19 @@ export async function makeHost(opts: Partial<P2PHostOptions> = {}): Promise<Test
     guard: () => ({ allow: true }),
     ...opts,
   });
+  made.add(host);
   return { host, key, target: { peerId: host.peerId, addr: host.listenAddrs()[0]! }, lines };
+}
+
+/**
+ * Stop every host still running. For a file's after() hook: a test that timed
+ * out never reached its own cleanup, and its open hosts would keep the file's
+ * process alive, so the run would hang after all rather than fail.
+ */
+export async function stopAllHosts(): Promise<void> {
+  const hosts = [...made];
+  made.clear();
+  for (const h of hosts.reverse()) await h.stop();
 }
 
 export async function withHosts(n: number, body: (hosts: TestHost[]) => Promise<void>, opts: Partial<P2PHostOptions>[] = []): Promise<void> {

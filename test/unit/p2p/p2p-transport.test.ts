@@ -1,13 +1,18 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeMessages } from '../../../manager/raft/codec.js';
 import { P2PTransport, RAFT_PROTOCOL } from '../../../manager/raft/p2p-transport.js';
 import { EntryType, type Message, MessageType, msg } from '../../../manager/raft/types.js';
 import { createLogger } from '../../../shared/logger.js';
 import type { PeerTarget } from '../../../shared/p2p/host.js';
-import { eventually, makeHost, type TestHost } from './hosts.js';
+import { eventually, makeHost, stopAllHosts, type TestHost } from './hosts.js';
 
 const quiet = createLogger({ level: 'silent' });
+// Real hosts on loopback: a message, close or reset that never arrives must
+// fail the test, not hang it; the hosts such a test left open are stopped
+// afterwards so that the file's process can still exit.
+const LIMIT = { timeout: 60_000 };
+after(stopAllHosts);
 
 const app = (from: string, to: string, index: number): Message =>
   msg({ type: MessageType.App, from, to, term: 1, index, entries: [{ term: 1, index: index + 1, type: EntryType.Normal, data: new Uint8Array([index & 0xff]) }] });
@@ -33,7 +38,7 @@ async function pair(body: (a: TestHost, b: TestHost, ta: P2PTransport, tb: P2PTr
   }
 }
 
-test('the messages of one send() to one peer travel as one frame and arrive in order', async () => {
+test('the messages of one send() to one peer travel as one frame and arrive in order', LIMIT, async () => {
   await pair(async (_a, _b, ta, tb, got) => {
     ta.send([app('a', 'b', 0), app('a', 'b', 1), app('a', 'b', 2)]);
     await eventually(() => got.length === 3, 'three messages');
@@ -53,7 +58,7 @@ test('the messages of one send() to one peer travel as one frame and arrive in o
   });
 });
 
-test('send never throws: unknown peers and a full queue drop messages and count them', async () => {
+test('send never throws: unknown peers and a full queue drop messages and count them', LIMIT, async () => {
   await pair(async (_a, _b, ta, _tb, got) => {
     ta.send([app('a', 'nobody', 0)]);
     assert.equal(ta.stats().droppedUnreachable, 1);
@@ -66,7 +71,7 @@ test('send never throws: unknown peers and a full queue drop messages and count 
   });
 });
 
-test('malformed frames and messages from the wrong sender are dropped; the stream survives', async () => {
+test('malformed frames and messages from the wrong sender are dropped; the stream survives', LIMIT, async () => {
   await pair(async (a, b, _ta, tb, got, book) => {
     // a's connection will claim to be "c", whom the address book knows as another peer.
     book.set('c', { peerId: b.host.peerId, addr: b.target.addr });
@@ -86,7 +91,7 @@ test('malformed frames and messages from the wrong sender are dropped; the strea
   });
 });
 
-test('a peer that restarts elsewhere is reached again after backoff', async () => {
+test('a peer that restarts elsewhere is reached again after backoff', LIMIT, async () => {
   await pair(async (a, b, ta, _tb, got, book) => {
     ta.send([app('a', 'b', 0)]);
     await eventually(() => got.length === 1, 'first delivery');

@@ -137,10 +137,15 @@ export function startLeader(h: Harness): void {
 /** Move the clock by `ms`, letting every round that falls due run to its end. */
 export async function advance(h: Harness, ms: number): Promise<void> {
   const target = h.clock.now() + ms;
-  for (;;) {
+  // This loop only ever yields to promise jobs, never to the event loop, so
+  // not even a test timeout could end it if rounds kept coming due without
+  // time passing: count them and fail instead.
+  for (let atThisInstant = 0; ; ) {
     await h.updater.idle();
     const next = h.clock.nextDue();
     if (next === undefined || next > target) break;
+    atThisInstant = next === h.clock.now() ? atThisInstant + 1 : 0;
+    if (atThisInstant > 1000) throw new Error(`the updater keeps scheduling rounds at ${h.clock.now()} without time passing`);
     h.clock.advance(next - h.clock.now());
   }
   h.clock.advance(target - h.clock.now());
