@@ -4,6 +4,7 @@
 // instead of printing "undefined" further down.
 
 import { ShoalError } from '../../shared/errors.js';
+import { array, object, seg, unexpected } from './answers.js';
 import type { Node, NodeSpec, Swarm, SwarmSpec } from '../../shared/model/index.js';
 import type { SwarmInitRequest, SwarmJoinRequest } from '../../manager/api/backend.js';
 import { encodeFilters, type Filters } from '../format/filters.js';
@@ -16,21 +17,6 @@ import type { DaemonClient } from '../http-client.js';
 // them longer than ordinary reads before calling the daemon stuck.
 const SLOW_OPERATION_MS = 120_000;
 
-function unexpected(what: string): ShoalError {
-  return new ShoalError('bad_response', `unexpected answer from the daemon for ${what}`, 502);
-}
-
-function object<T>(value: unknown, what: string): T {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw unexpected(what);
-  return value as T;
-}
-
-function array<T>(value: unknown, what: string): T[] {
-  if (!Array.isArray(value)) throw unexpected(what);
-  return value as T[];
-}
-
-const seg = encodeURIComponent;
 
 export class ClusterApi {
   constructor(readonly client: DaemonClient) {}

@@ -2,27 +2,12 @@
 // the shared Docker model. Answers are checked for their outer form only, as in
 // api.ts: a daemon answering something else fails loudly here.
 
-import { ShoalError } from '../../shared/errors.js';
+import { array, object, seg } from './answers.js';
 import type { Node, Service, ServiceSpec, Task } from '../../shared/model/index.js';
 import type { ServiceCreateResponse, ServiceUpdateResponse } from '../../manager/api/backend.js';
 import { encodeFilters, type Filters } from '../format/filters.js';
 import type { DaemonClient } from '../http-client.js';
 
-function unexpected(what: string): ShoalError {
-  return new ShoalError('bad_response', `unexpected answer from the daemon for ${what}`, 502);
-}
-
-function object<T>(value: unknown, what: string): T {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw unexpected(what);
-  return value as T;
-}
-
-function array<T>(value: unknown, what: string): T[] {
-  if (!Array.isArray(value)) throw unexpected(what);
-  return value as T[];
-}
-
-const seg = encodeURIComponent;
 
 export class ServiceApi {
   constructor(readonly client: DaemonClient) {}
