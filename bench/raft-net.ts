@@ -15,13 +15,14 @@
 //
 //   npm run bench -- raft-net [--seconds=3] [--sequential=1000]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { open, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { RaftNodeStats } from '../manager/raft/node.js';
 import type { P2PTransportStats } from '../manager/raft/p2p-transport.js';
 import type { PeerTarget } from '../shared/p2p/host.js';
+import { fdatasyncFloor } from './raft.js';
 import { benchRoot, eventually, percentile, reporter } from './daemons.js';
 import type { LoadResult, MemberCommand, MemberReply, MemberStats, MemberStatus, SequentialResult } from './raft-net-member.js';
 
@@ -89,23 +90,6 @@ class Member {
     await this.exited;
     clearTimeout(timer);
   }
-}
-
-async function fdatasyncFloor(dir: string): Promise<number[]> {
-  const fh = await open(join(dir, 'fsync-probe'), 'w');
-  const buf = Buffer.alloc(4096, 0xab);
-  const times: number[] = [];
-  try {
-    for (let i = 0; i < 200; i++) {
-      const t = performance.now();
-      await fh.write(buf, 0, buf.length, i * buf.length);
-      await fh.datasync();
-      times.push(performance.now() - t);
-    }
-  } finally {
-    await fh.close();
-  }
-  return times.sort((a, b) => a - b);
 }
 
 function raftDelta(a: RaftNodeStats, b: RaftNodeStats): RaftNodeStats {
