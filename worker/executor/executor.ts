@@ -12,6 +12,32 @@ export interface ExitResult {
 
 export type HealthState = 'starting' | 'healthy' | 'unhealthy';
 
+/** One line a task's process wrote (Docker's json-file log driver keeps the same three facts). */
+export interface LogEntry {
+  stream: 'stdout' | 'stderr';
+  /** RFC 3339 with nanoseconds, UTC, as Docker prints with --timestamps. */
+  time: string;
+  /** The line, with its trailing newline when it had one. */
+  line: Buffer;
+}
+
+export interface LogOptions {
+  /** Keep the stream open and send new lines as they are written. */
+  follow: boolean;
+  /** Only the last N lines (before following); undefined means all. */
+  tail?: number;
+  /** Only lines written at or after this time (unix ms). */
+  sinceMs?: number;
+  /** Only lines written before this time (unix ms). */
+  untilMs?: number;
+}
+
+/** What the runtime knows of a task's container, for the task's ContainerStatus. */
+export interface ContainerInfo {
+  containerId: string;
+  pid?: number;
+}
+
 export interface Executor {
   readonly name: string;
   /** Get everything ready to start (pull the image, create the container). Throws with a clear message. */
@@ -27,5 +53,13 @@ export interface Executor {
   health(task: Task): Promise<HealthState | undefined>;
   /** IDs of tasks this executor still runs: a restarted agent re-attaches to them. */
   running(): Promise<string[]>;
+  /**
+   * The task's output, oldest first; with follow, it ends when the task's
+   * process has exited and its last line was sent, or when `signal` aborts.
+   * A task this executor never ran gives an empty stream.
+   */
+  logs(taskId: string, opts: LogOptions, signal: AbortSignal): AsyncIterable<LogEntry>;
+  /** The container behind a task, once created; undefined before. */
+  describe(taskId: string): Promise<ContainerInfo | undefined>;
   close(): Promise<void>;
 }
