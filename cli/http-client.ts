@@ -72,6 +72,8 @@ export interface RequestOptions {
   body?: unknown;
   /** Overrides the client's response timeout for slow operations. */
   timeoutMs?: number;
+  /** Extra request headers, e.g. X-Registry-Auth. */
+  headers?: Record<string, string>;
 }
 
 export interface DaemonClientOptions {
@@ -130,7 +132,7 @@ export class DaemonClient {
     // Versioned like the docker CLI, so a daemon speaking another API version says so.
     const fullPath = `/v${API_VERSION}${path}${qs}`;
     const timeout = opts.timeoutMs ?? this.#timeoutMs;
-    const headers: Record<string, string> = { 'user-agent': `shoal-cli/${VERSION}` };
+    const headers: Record<string, string> = { ...opts.headers, 'user-agent': `shoal-cli/${VERSION}` };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     let statusCode: number;
     let text: string;

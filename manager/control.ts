@@ -16,7 +16,7 @@ import type {
   Task,
   TaskRecord,
 } from '../shared/model/index.js';
-import type { ServiceCreateResponse, ServiceUpdateResponse, SwarmRotate } from './api/backend.js';
+import type { CreateServiceOptions, ServiceCreateResponse, ServiceUpdateResponse, SwarmRotate, UpdateServiceOptions } from './api/backend.js';
 import { type FilterArgs, type ResolvedTaskRefs, TASK_KEYS, type TaskFacts, taskFilter } from './api/filters.js';
 import { randomServiceName } from './api/names.js';
 import { resolveRef, SERVICE_KEYS } from './api/resolve.js';
@@ -47,8 +47,9 @@ export class ClusterControl {
   constructor(
     private readonly m: Manager,
     clock: Clock = new SystemClock(),
+    pinImage?: ImagePinner,
   ) {
-    this.services = new ServiceControl(m.store, clock);
+    this.services = new ServiceControl(m.store, clock, undefined, undefined, pinImage);
   }
 
   async inspectSwarm(): Promise<Swarm> {
@@ -114,8 +115,8 @@ export class ClusterControl {
     });
   }
 
-  createService(spec: ServiceSpec): Promise<ServiceCreateResponse> {
-    return this.services.createService(spec);
+  createService(spec: ServiceSpec, opts: CreateServiceOptions = {}): Promise<ServiceCreateResponse> {
+    return this.services.createService(spec, opts);
   }
 
   listServices(opts: { status: boolean }): Promise<Service[]> {
@@ -126,7 +127,7 @@ export class ClusterControl {
     return this.services.inspectService(ref, opts);
   }
 
-  updateService(ref: string, version: number, spec: ServiceSpec, opts: { rollback: boolean }): Promise<ServiceUpdateResponse> {
+  updateService(ref: string, version: number, spec: ServiceSpec, opts: UpdateServiceOptions): Promise<ServiceUpdateResponse> {
     return this.services.updateService(ref, version, spec, opts);
   }
 
@@ -156,6 +157,24 @@ export const REMOVE_CHUNK = 1000;
 /** Re-reads after a version conflict before giving up (agents write task status all the time). */
 const MAX_ATTEMPTS = 20;
 
+/**
+ * `name:tag@sha256:...` for an image reference, or undefined when the
+ * registry could not be asked (the pinner logs why).
+ */
+export type ImagePinner = (image: string, registryAuth: string | undefined) => Promise<string | undefined>;
+
+/** dockerd's words when a service's image could not be pinned to a digest. */
+export function digestWarning(image: string): string {
+  return `image ${image} could not be accessed on a registry to record\nits digest. Each node will access ${image} independently,\npossibly leading to different nodes running\ndifferent versions of the image.\n`;
+}
+
+function setRegistryAuth(spec: ServiceSpec, auth: string | undefined): void {
+  const c = spec.TaskTemplate.ContainerSpec;
+  if (c === undefined) return;
+  if (auth === undefined) delete c.PullOptions;
+  else c.PullOptions = { RegistryAuth: auth };
+}
+
 function isConflict(err: unknown): boolean {
   return err instanceof ConflictError;
 }
@@ -171,6 +190,7 @@ export class ServiceControl {
     private readonly clock: Clock = new SystemClock(),
     private readonly newId: () => string = () => newObjectId(),
     private readonly random: () => number = Math.random,
+    private readonly pinImage?: ImagePinner,
   ) {}
 
   private now(): string {
@@ -181,11 +201,13 @@ export class ServiceControl {
     return this.store.readLinearizable(fn);
   }
 
-  async createService(raw: ServiceSpec): Promise<ServiceCreateResponse> {
+  async createService(raw: ServiceSpec, opts: CreateServiceOptions = {}): Promise<ServiceCreateResponse> {
     const spec = normalizeServiceSpec(raw);
     const services = await this.read((v) => v.list('services'));
     if (!spec.Name) spec.Name = this.unusedName(services);
     validateServiceSpec(spec);
+    setRegistryAuth(spec, opts.registryAuth);
+    const warnings = await this.pin(spec);
     const clash = services.find((s) => s.Spec.Name === spec.Name);
     if (clash) throw nameConflict(spec.Name, clash.ID);
     const ports = portConflict(spec, undefined, services);
@@ -198,7 +220,22 @@ export class ServiceControl {
       if (isConflict(err) && String((err as Error).message).includes('Spec.Name')) throw nameConflict(spec.Name, '');
       throw err;
     }
-    return { ID: record.ID, Warnings: [] };
+    return { ID: record.ID, Warnings: warnings };
+  }
+
+  /**
+   * Pins the spec's image tag to the digest the registry gives now, so every
+   * node runs the same image (Docker does the same). An image already pinned
+   * is left alone (an update that keeps the image resends it pinned); an
+   * unreachable registry leaves the tag, with Docker's warning.
+   */
+  private async pin(spec: ServiceSpec): Promise<string[]> {
+    const c = spec.TaskTemplate.ContainerSpec;
+    if (this.pinImage === undefined || c === undefined || c.Image === '' || c.Image.includes('@')) return [];
+    const pinned = await this.pinImage(c.Image, c.PullOptions?.RegistryAuth);
+    if (pinned === undefined) return [digestWarning(c.Image)];
+    c.Image = pinned;
+    return [];
   }
 
   private unusedName(services: readonly ServiceRecord[]): string {
@@ -225,9 +262,10 @@ export class ServiceControl {
     return opts.insertDefaults ? { ...s, Spec: withServiceDefaults(s.Spec) } : s;
   }
 
-  async updateService(ref: string, version: number, raw: ServiceSpec, opts: { rollback: boolean }): Promise<ServiceUpdateResponse> {
+  async updateService(ref: string, version: number, raw: ServiceSpec, opts: UpdateServiceOptions): Promise<ServiceUpdateResponse> {
     const { current, services } = await this.read((v) => ({ current: resolveService(v, ref), services: v.list('services') }));
     let next: Draft<ServiceRecord>;
+    let warnings: string[] = [];
     if (opts.rollback) {
       // Docker ignores the body of a rollback (the docker CLI sends the current spec).
       next = rolledBackServiceRecord(current, this.now());
@@ -237,11 +275,14 @@ export class ServiceControl {
       checkUpdateAllowed(current, spec);
       const ports = portConflict(spec, current.ID, services);
       if (ports !== undefined) throw new InvalidArgumentError(ports);
+      const keep = opts.registryAuthFrom === 'previous-spec' ? current.PreviousSpec : current.Spec;
+      setRegistryAuth(spec, opts.registryAuth ?? keep?.TaskTemplate.ContainerSpec?.PullOptions?.RegistryAuth);
+      warnings = await this.pin(spec);
       next = updatedServiceRecord(current, spec, this.now());
     }
     if (current.Version.Index !== version) throw staleVersion(current, version);
     await this.store.update((t) => t.services.update(next, version));
-    return { Warnings: [] };
+    return { Warnings: warnings };
   }
 
   /**

@@ -8,16 +8,20 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 log() { printf '==> %s\n' "$*"; }
 die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
 
-# System packages the tests need. Empty for now; later issues add runc, iproute2,
-# docker-registry and busybox-static (real containers, network namespaces, a local registry).
-DEBIAN_PACKAGES=()
+# System packages the runtime and the tests need:
+#   runc            runs the containers (the default `oci` executor)
+#   iproute2        network namespaces and links for containers and test hosts
+#   attr            setfattr: marks opaque directories of image layers for overlayfs
+#   docker-registry a real OCI registry (distribution v2) the tests start on loopback
+#   busybox-static  the static binary the tests build their images from
+DEBIAN_PACKAGES=(runc iproute2 attr docker-registry busybox-static)
 
 install_debian_packages() {
   if [ "${#DEBIAN_PACKAGES[@]}" -eq 0 ]; then
     return 0
   fi
   if [ ! -f /etc/debian_version ] || ! command -v apt-get >/dev/null || ! command -v dpkg >/dev/null; then
-    printf 'setup: WARNING: not a Debian system; install these packages by hand: %s\n' "${DEBIAN_PACKAGES[*]}" >&2
+    printf 'setup: WARNING: not a Debian system; install the equivalents of these Debian packages by hand: %s (runc and iproute2 are needed to run containers; the rest only by the tests)\n' "${DEBIAN_PACKAGES[*]}" >&2
     return 0
   fi
   local missing=() pkg

@@ -12,8 +12,10 @@ import type { DaemonClient } from '../http-client.js';
 export class ServiceApi {
   constructor(readonly client: DaemonClient) {}
 
-  async createService(spec: ServiceSpec): Promise<ServiceCreateResponse> {
-    return object<ServiceCreateResponse>(await this.client.post('/services/create', spec), 'POST /services/create');
+  /** registryAuth: X-Registry-Auth (`--with-registry-auth`). */
+  async createService(spec: ServiceSpec, registryAuth?: string): Promise<ServiceCreateResponse> {
+    const headers = registryAuth === undefined ? {} : { headers: { 'x-registry-auth': registryAuth } };
+    return object<ServiceCreateResponse>(await this.client.request('POST', '/services/create', { body: spec, ...headers }), 'POST /services/create');
   }
 
   async listServices(filters: Filters = {}, status = false): Promise<Service[]> {
@@ -26,9 +28,13 @@ export class ServiceApi {
     return object<Service>(await this.client.get(`/services/${seg(ref)}`, query), `GET /services/${ref}`);
   }
 
-  async updateService(id: string, version: number, spec: ServiceSpec, rollback = false): Promise<ServiceUpdateResponse> {
+  async updateService(id: string, version: number, spec: ServiceSpec, rollback = false, registryAuth?: string): Promise<ServiceUpdateResponse> {
     const query = { version, ...(rollback ? { rollback: 'previous' } : {}) };
-    return object<ServiceUpdateResponse>(await this.client.post(`/services/${seg(id)}/update`, spec, query), `POST /services/${id}/update`);
+    const headers = registryAuth === undefined ? {} : { headers: { 'x-registry-auth': registryAuth } };
+    return object<ServiceUpdateResponse>(
+      await this.client.request('POST', `/services/${seg(id)}/update`, { body: spec, query, ...headers }),
+      `POST /services/${id}/update`,
+    );
   }
 
   async removeService(ref: string): Promise<void> {

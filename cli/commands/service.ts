@@ -26,12 +26,14 @@ import { DaemonError } from '../http-client.js';
 import { ClusterApi } from './api.js';
 import { asOptionParser, collect, formatOption, integer, nonNegativeInt, PreformattedError, printJson, processIO, type CliIO, type CommandContext } from './context.js';
 import { describeError } from './errors.js';
+import { registryAuthFor } from '../registry-credentials.js';
 import { ServiceApi } from './service-api.js';
 import { watchService, type Terminal } from './service-progress.js';
 import { renderTaskTable } from './task-table.js';
+import { registerServiceLogs } from './service-logs.js';
 
 /** Commander's view of the shared flags (--no-healthcheck arrives as healthcheck: false). */
-type RawServiceOpts = Omit<ServiceFlags, 'noHealthcheck'> & { healthcheck?: boolean; detach?: boolean; quiet?: boolean };
+type RawServiceOpts = Omit<ServiceFlags, 'noHealthcheck'> & { healthcheck?: boolean; detach?: boolean; quiet?: boolean; withRegistryAuth?: boolean };
 
 function list<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {
   return asOptionParser((value: string, previous: T[] | undefined) => [...(previous ?? []), parse(value)]);
@@ -45,6 +47,7 @@ function addServiceFlags(cmd: Command): Command {
   return cmd
     .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
     .option('-q, --quiet', 'suppress progress output')
+    .option('--with-registry-auth', "send registry authentication details (from docker's config.json) to swarm agents")
     .addOption(new Option('--replicas <n>', 'number of tasks').argParser(nonNegativeInt))
     .addOption(new Option('--max-concurrent <n>', 'number of job tasks to run concurrently (default equal to --replicas)').argParser(nonNegativeInt))
     .addOption(new Option('--replicas-max-per-node <n>', 'maximum number of tasks per node (default 0 = unlimited)').argParser(nonNegativeInt))
@@ -79,8 +82,8 @@ function addServiceFlags(cmd: Command): Command {
 }
 
 /** The spec flags apart from -d and -q; --no-healthcheck as noHealthcheck (commander defaults healthcheck to true). */
-function specFlags<T extends RawServiceOpts>(raw: T): Omit<T, 'healthcheck' | 'detach' | 'quiet'> & { noHealthcheck?: true } {
-  const { healthcheck, detach: _d, quiet: _q, ...rest } = raw;
+function specFlags<T extends RawServiceOpts>(raw: T): Omit<T, 'healthcheck' | 'detach' | 'quiet' | 'withRegistryAuth'> & { noHealthcheck?: true } {
+  const { healthcheck, detach: _d, quiet: _q, withRegistryAuth: _w, ...rest } = raw;
   return { ...rest, ...(healthcheck === false ? { noHealthcheck: true as const } : {}) };
 }
 
@@ -157,6 +160,7 @@ export function registerService(program: Command, ctx: CommandContext): void {
   const { io } = ctx;
   // Options of `create` stop at IMAGE (docker's SetInterspersed(false)); that needs positional options here.
   const service = program.command('service').description('manage swarm services').enablePositionalOptions();
+  registerServiceLogs(service, ctx);
 
   addServiceFlags(
     service
@@ -175,7 +179,8 @@ export function registerService(program: Command, ctx: CommandContext): void {
   ).action(async (image: string, args: string[], raw: RawServiceOpts & CreateFlags, cmd: Command) => {
     const spec = flagError(() => buildCreateSpec(image, args, specFlags(raw)));
     const api = new ServiceApi(ctx.client(cmd));
-    const created = await api.createService(spec);
+    const auth = raw.withRegistryAuth === true ? registryAuthFor(spec.TaskTemplate.ContainerSpec?.Image ?? image) : undefined;
+    const created = await api.createService(spec, auth);
     printWarnings(io, created.Warnings);
     io.out(`${created.ID}\n`);
     if (!raw.detach) await converge(api, io, created.ID, raw.quiet === true);
@@ -340,7 +345,8 @@ export function registerService(program: Command, ctx: CommandContext): void {
     const api = new ServiceApi(ctx.client(cmd));
     const svc = await api.inspectService(ref);
     const spec = rollback ? svc.Spec : flagError(() => buildUpdateSpec(svc.Spec, flags));
-    const res = await api.updateService(svc.ID, svc.Version.Index, spec, rollback === true);
+    const auth = raw.withRegistryAuth === true ? registryAuthFor(spec.TaskTemplate.ContainerSpec?.Image ?? '') : undefined;
+    const res = await api.updateService(svc.ID, svc.Version.Index, spec, rollback === true, auth);
     printWarnings(io, res.Warnings);
     io.out(`${ref}\n`);
     if (!raw.detach) await converge(api, io, ref, raw.quiet === true);

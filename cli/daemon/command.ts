@@ -5,6 +5,13 @@ export const DEFAULT_DATA_ROOT = '/var/lib/shoal';
 /** Kept here (not imported from worker/) so registering the command loads nothing heavy. */
 const EXECUTORS = ['oci', 'sim'];
 
+export interface DaemonCommandOptions {
+  dataRoot: string;
+  executor: string;
+  runtime: string;
+  insecureRegistry?: string[];
+}
+
 export function registerDaemon(program: Command): void {
   program
     .command('daemon')
@@ -12,10 +19,16 @@ export function registerDaemon(program: Command): void {
     .option('--data-root <dir>', 'where the daemon keeps its identity, swarm state and Raft log', DEFAULT_DATA_ROOT)
     .option(
       '--executor <kind>',
-      `what runs this node's tasks: ${EXECUTORS.join(' or ')} (sim is a simulated runtime for tests and benchmarks; oci, real containers, is not available yet)`,
+      `what runs this node's tasks: ${EXECUTORS.join(' or ')} (oci: real containers with runc; sim: a simulated runtime for tests and benchmarks)`,
       'oci',
     )
-    .action(async (opts: { dataRoot: string; executor: string }, command: Command) => {
+    .option('--runtime <path>', 'the OCI runtime the oci executor runs containers with (runc, or a path such as /usr/bin/crun)', 'runc')
+    .option(
+      '--insecure-registry <host>',
+      'a registry (host[:port] or CIDR) spoken to over plain HTTP; loopback registries always are (repeatable)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .action(async (opts: DaemonCommandOptions, command: Command) => {
       const { runDaemon } = await import('./run.js');
       await runDaemon(opts, command);
     });

@@ -27,6 +27,10 @@ import {
   type ManagerPeer,
 } from '../../shared/protocol/cluster.js';
 import { MAX_DISPATCH_MESSAGE_BYTES, PROTOCOL_DISPATCH, type SessionInfo } from '../../shared/protocol/dispatch.js';
+import { MAX_LOGS_FRAME_BYTES, PROTOCOL_LOGS } from '../../shared/protocol/logs.js';
+import { LogBroker } from '../../manager/logs/broker.js';
+import type { LogEvent, LogNode, LogsQuery, LogTarget } from '../../manager/logs/types.js';
+import { serveLogStream } from '../../worker/agent/log-server.js';
 import type { MessageStream } from '../../shared/p2p/host.js';
 import { VERSION } from '../../shared/version.js';
 import {
@@ -39,7 +43,14 @@ import {
   type SwarmRotate,
 } from '../../manager/api/backend.js';
 import type { Service, ServiceSpec, Task } from '../../shared/model/index.js';
-import type { ServiceCreateResponse, ServiceUpdateResponse } from '../../manager/api/backend.js';
+import type { CreateServiceOptions, ServiceCreateResponse, ServiceUpdateResponse, UpdateServiceOptions } from '../../manager/api/backend.js';
+import type { ImageBackend } from '../../manager/api/image-types.js';
+import { RegistryClient } from '../../shared/registry/client.js';
+import { ImageStore } from '../../worker/image/store.js';
+import type { ImageProvider } from '../../worker/image/types.js';
+import { OciExecutor } from '../../worker/executor/oci/oci-executor.js';
+import { createImagePinner } from './image-pinner.js';
+import { NodeImages } from './node-images.js';
 import type { FilterArgs } from '../../manager/api/filters.js';
 import { ClusterControl } from '../../manager/control.js';
 import { DEFAULT_HEARTBEAT_MS, Manager, type ManagerOptions } from '../../manager/manager.js';
@@ -59,6 +70,13 @@ import { dockerArch, hostFacts, hostPlatform, hostResources } from './local-info
 import { clearLocalState, loadLocalState, saveLocalState, type LocalState } from './local-state.js';
 
 const RAFT_PROTOCOL = '/shoal/raft/1';
+const IMAGE_GC_INTERVAL_MS = 10 * 60_000;
+const IMAGE_UNUSED_FOR_MS = 24 * 3600_000;
+
+/** The sim executor pulls nothing. */
+const NO_IMAGES: ImageProvider = {
+  ensure: (ref) => Promise.reject(new Error(`this node keeps no images (it runs the sim executor); cannot pull ${ref}`)),
+};
 const MANAGER_PROTOCOLS = new Set([RAFT_PROTOCOL, PROTOCOL_ADMIT, PROTOCOL_PROPOSE, PROTOCOL_PING]);
 
 export interface DaemonOptions {
@@ -68,8 +86,12 @@ export interface DaemonOptions {
   /** Raft tick (ms) and election ticks; the defaults give about a one-second failover. */
   tickMs?: number;
   electionTick?: number;
-  /** What runs this node's tasks (`--executor`): sim (simulated) or oci (not available yet). */
+  /** What runs this node's tasks (`--executor`): oci (runc, the default) or sim (simulated). */
   executor?: ExecutorKind;
+  /** The OCI runtime binary of the oci executor (`--runtime`, default runc). */
+  runtime?: string;
+  /** Registries spoken to over plain HTTP besides loopback (`--insecure-registry`). */
+  insecureRegistries?: string[];
   /** Leader-only control loops besides the dispatcher (default LEADER_LOOPS); see ManagerOptions.loops. */
   loops?: ManagerOptions['loops'];
 }
@@ -82,6 +104,11 @@ export class Daemon implements ApiBackend {
   private session: AgentSession | undefined;
   private agent: Agent | undefined;
   private executor: Executor | undefined;
+  /** Speaks to registries: pins service images (managers) and pulls (the image store). */
+  private readonly registry: RegistryClient;
+  /** This node's images; only a node running containers keeps them. */
+  private images: ImageStore | undefined;
+  private imageGcTimer: NodeJS.Timeout | undefined;
   /** Serialises init/join/leave and role changes. */
   private lifecycle: Promise<unknown> = Promise.resolve();
   private readonly clock: Clock;
@@ -92,12 +119,14 @@ export class Daemon implements ApiBackend {
   private constructor(private readonly opts: DaemonOptions) {
     this.clock = opts.clock ?? new SystemClock();
     this.log = opts.logger;
+    this.registry = new RegistryClient({ insecureRegistries: opts.insecureRegistries ?? [], logger: opts.logger.child({ component: 'registry' }) });
   }
 
   static async open(opts: DaemonOptions): Promise<Daemon> {
     const d = new Daemon(opts);
     const key = await loadOrCreateIdentity(d.identityFile);
     d.peerId = peerIdString(key);
+    if ((opts.executor ?? DEFAULT_EXECUTOR) === 'oci') await d.openImages();
     d.state = await loadLocalState(opts.dataRoot);
     if (d.state) {
       d.log.info({ node: d.state.nodeId, role: d.state.role, cluster: d.state.clusterId }, 'resuming swarm membership');
@@ -152,6 +181,7 @@ export class Daemon implements ApiBackend {
     host.handleRequest(PROTOCOL_PROPOSE, async (req) => this.requireManagerForPeer().proposeForFollower(parseProposeRequest(req, 8 << 20).data));
     host.handleStream(PROTOCOL_DISPATCH, (s, ctx) => this.onDispatchStream(s, ctx.peerId), { maxMessageBytes: MAX_DISPATCH_MESSAGE_BYTES });
     host.handleRequest(PROTOCOL_PING, async () => ({ ok: true }));
+    host.handleStream(PROTOCOL_LOGS, (s) => this.onLogsStream(s), { maxMessageBytes: MAX_LOGS_FRAME_BYTES, maxInboundStreams: 256 });
     this.host = host;
     return host;
   }
@@ -165,6 +195,9 @@ export class Daemon implements ApiBackend {
     if (protocol === PROTOCOL_DISPATCH) {
       // A removed node may still ask, once, to learn that it was removed.
       return m && (m.isKnownPeer(peerId) || m.wasRemoved(peerId)) ? { allow: true } : { allow: false, reason: 'peer is not a node of this swarm' };
+    }
+    if (protocol === PROTOCOL_LOGS) {
+      return this.isSwarmManager(peerId) ? { allow: true } : { allow: false, reason: 'only managers of this swarm may read its logs' };
     }
     if (MANAGER_PROTOCOLS.has(protocol)) {
       if (m?.isManagerPeer(peerId)) return { allow: true };
@@ -229,7 +262,7 @@ export class Daemon implements ApiBackend {
     });
     m.on('removed', () => void this.serialise(() => this.stepDown('removed from the Raft membership')));
     this.manager = m;
-    this.control = new ClusterControl(m);
+    this.control = new ClusterControl(m, this.clock, createImagePinner(this.registry, this.log.child({ component: 'images' })));
     return m;
   }
 
@@ -252,6 +285,8 @@ export class Daemon implements ApiBackend {
       dataRoot: this.opts.dataRoot,
       clock: this.clock,
       logger: this.log.child({ component: 'executor' }),
+      images: this.images ?? NO_IMAGES,
+      ...(this.opts.runtime !== undefined ? { runtime: this.opts.runtime } : {}),
     });
     const agent = await Agent.open({
       executor: this.executor,
@@ -353,12 +388,94 @@ export class Daemon implements ApiBackend {
       await this.executor?.close();
       await this.manager?.stop();
       await this.host?.stop();
+      if (this.imageGcTimer !== undefined) clearInterval(this.imageGcTimer);
+      await this.images?.close();
+      await this.registry.close();
     });
+  }
+
+  // --- images (GET /images/json, POST /images/create, DELETE /images/{name}, GET /distribution) ---
+
+  private async openImages(): Promise<void> {
+    this.images = await ImageStore.open({
+      root: join(this.opts.dataRoot, 'image'),
+      logger: this.log.child({ component: 'images' }),
+      client: this.registry,
+      inUse: () => (this.executor instanceof OciExecutor ? this.executor.imagesInUse() : new Set<string>()),
+    });
+    this.imageGcTimer = setInterval(() => void this.collectImages(), IMAGE_GC_INTERVAL_MS);
+    this.imageGcTimer.unref();
+  }
+
+  /**
+   * Images no container has used for a day go, then layers and blobs nothing
+   * needs (Docker leaves this to `docker image prune`; a cluster node that
+   * runs whatever it is told would otherwise fill its disk).
+   */
+  private async collectImages(): Promise<void> {
+    const images = this.images;
+    if (images === undefined) return;
+    try {
+      const removed = await images.removeUnused(IMAGE_UNUSED_FOR_MS);
+      const pruned = await images.prune();
+      if (removed.length > 0 || pruned.layersDeleted.length > 0) {
+        this.log.info({ images: removed, layers: pruned.layersDeleted.length, bytes: pruned.spaceReclaimed }, 'removed unused images and layers');
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'image garbage collection failed; it runs again later');
+    }
+  }
+
+  /** The node's images for the API; undefined with the sim executor, which keeps none. */
+  imageApi(): ImageBackend | undefined {
+    return this.images === undefined ? undefined : new NodeImages(this.images, this.registry);
   }
 
   /** For tests and benchmarks: the running manager, if any. */
   currentManager(): Manager | undefined {
     return this.manager;
+  }
+
+  // --- logs (/shoal/logs/1, GET /services/{id}/logs, GET /tasks/{id}/logs) ------------
+
+  /** A manager of the swarm as this node knows them: from the store on a manager, from the session on a worker. */
+  private isSwarmManager(peerId: string): boolean {
+    return this.manager?.isManagerPeer(peerId) === true || (this.state?.managers ?? []).some((m) => m.peerId === peerId);
+  }
+
+  /** A manager asks for the output of this node's tasks. */
+  private onLogsStream(s: MessageStream): Promise<void> {
+    const x = this.executor;
+    if (!x) {
+      s.abort(new UnavailableError('this node runs no tasks yet'));
+      return Promise.resolve();
+    }
+    return serveLogStream(s, x, { logger: this.log.child({ component: 'logs' }) });
+  }
+
+  /** A node's log stream; this daemon's own node is served in-process (a host cannot dial itself). */
+  private async openLogStream(node: LogNode, signal: AbortSignal): Promise<MessageStream> {
+    if (node.peerId === this.peerId) {
+      // A few frames in flight, as a network stream's window would allow, not the pair's default 256 MiB worth.
+      const [mine, theirs] = localStreamPair(this.peerId, this.peerId, { protocol: PROTOCOL_LOGS, maxMessageBytes: MAX_LOGS_FRAME_BYTES, highWater: 4 });
+      void this.onLogsStream(theirs);
+      return mine;
+    }
+    const host = this.host;
+    if (!host) throw new UnavailableError('this node has left the swarm');
+    return host.openStream({ peerId: node.peerId, addr: node.addr }, PROTOCOL_LOGS, {
+      signal,
+      timeoutMs: 5_000,
+      maxMessageBytes: MAX_LOGS_FRAME_BYTES,
+      peerLabel: `node ${node.hostname}`,
+    });
+  }
+
+  async logs(target: LogTarget, query: LogsQuery, signal: AbortSignal): Promise<AsyncIterable<LogEvent>> {
+    const m = this.manager;
+    if (!m) throw new UnavailableError(this.state ? WORKER_NODE_MESSAGE : NOT_IN_SWARM_MESSAGE);
+    const broker = new LogBroker({ store: m.store, open: (n, sig) => this.openLogStream(n, sig), logger: this.log.child({ component: 'logs' }) });
+    return broker.open(target, query, signal);
   }
 
   // --- ApiBackend -------------------------------------------------------------------
@@ -586,8 +703,8 @@ export class Daemon implements ApiBackend {
 
   // --- ApiBackend: services and tasks (delegated like the node methods) ----------------
 
-  createService(spec: ServiceSpec): Promise<ServiceCreateResponse> {
-    return this.requireControl().createService(spec);
+  createService(spec: ServiceSpec, opts: CreateServiceOptions = {}): Promise<ServiceCreateResponse> {
+    return this.requireControl().createService(spec, opts);
   }
 
   listServices(opts: { status: boolean }): Promise<Service[]> {
@@ -598,7 +715,7 @@ export class Daemon implements ApiBackend {
     return this.requireControl().inspectService(idOrName, opts);
   }
 
-  updateService(idOrName: string, version: number, spec: ServiceSpec, opts: { rollback: boolean }): Promise<ServiceUpdateResponse> {
+  updateService(idOrName: string, version: number, spec: ServiceSpec, opts: UpdateServiceOptions): Promise<ServiceUpdateResponse> {
     return this.requireControl().updateService(idOrName, version, spec, opts);
   }
 

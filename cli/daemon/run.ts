@@ -3,12 +3,13 @@
 import type { Command } from 'commander';
 import { createApiServer, listen } from '../../manager/api/server.js';
 import { InvalidArgumentError } from '../../shared/errors.js';
-import { EXECUTOR_KINDS, isExecutorKind, OCI_UNAVAILABLE_MESSAGE } from '../../worker/executor/index.js';
+import { EXECUTOR_KINDS, isExecutorKind } from '../../worker/executor/index.js';
+import type { DaemonCommandOptions } from './command.js';
 import { DEFAULT_HOST, commandLogger, getGlobalOptions } from '../globals.js';
 import { lockDataRoot } from './data-root.js';
 import { Daemon } from './daemon.js';
 
-export async function runDaemon(opts: { dataRoot: string; executor: string }, command: Command): Promise<void> {
+export async function runDaemon(opts: DaemonCommandOptions, command: Command): Promise<void> {
   const log = commandLogger(command);
   const executor = opts.executor;
   if (!isExecutorKind(executor)) {
@@ -19,8 +20,15 @@ export async function runDaemon(opts: { dataRoot: string; executor: string }, co
   let daemon: Daemon | undefined;
   let server: ReturnType<typeof createApiServer>;
   try {
-    daemon = await Daemon.open({ dataRoot: opts.dataRoot, logger: log, executor });
-    server = createApiServer({ backend: daemon, logger: log.child({ component: 'api' }) });
+    daemon = await Daemon.open({
+      dataRoot: opts.dataRoot,
+      logger: log,
+      executor,
+      runtime: opts.runtime,
+      insecureRegistries: opts.insecureRegistry ?? [],
+    });
+    const images = daemon.imageApi();
+    server = createApiServer({ backend: daemon, logger: log.child({ component: 'api' }), ...(images !== undefined ? { images } : {}) });
     await listen(server, apiHost);
   } catch (err) {
     await daemon?.close().catch(() => undefined);
@@ -29,9 +37,6 @@ export async function runDaemon(opts: { dataRoot: string; executor: string }, co
   }
   const running = daemon;
   log.info({ api: apiHost, dataRoot: opts.dataRoot, executor, pid: process.pid }, 'shoal daemon ready');
-  // Refusing to start would stop swarms of such daemons from forming at all;
-  // tasks placed here are rejected at prepare with this same message instead.
-  if (executor === 'oci') log.warn(`${OCI_UNAVAILABLE_MESSAGE} (tasks placed on this node will be rejected)`);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {

@@ -5,6 +5,7 @@
 // UnavailableError (503) "This node is not a swarm manager..." on a worker.
 import type { Node, NodeAvailability, NodeSpec, Service, ServiceSpec, Swarm, SwarmInfo, SwarmSpec, Task } from '../../shared/model/index.js';
 import type { FilterArgs } from './filters.js';
+import type { LogEvent, LogsQuery, LogTarget } from '../logs/types.js';
 
 /** POST /swarm/init body (definitions in the /swarm/init path of the reference). */
 export interface SwarmInitRequest {
@@ -75,13 +76,13 @@ export interface ApiBackend {
 
   // --- services and tasks ------------------------------------------------------
   /** The spec as the schema let it through; the backend validates meaning (400), names (409). */
-  createService(spec: ServiceSpec): Promise<ServiceCreateResponse>;
+  createService(spec: ServiceSpec, opts?: CreateServiceOptions): Promise<ServiceCreateResponse>;
   /** Every service; the API applies the filters. With status, ServiceStatus is filled from the tasks. */
   listServices(opts: { status: boolean }): Promise<Service[]>;
   /** By full ID, exact name, or unique ID prefix (404 otherwise, 400 when ambiguous). */
   inspectService(idOrName: string, opts: { insertDefaults: boolean }): Promise<Service>;
   /** version is the Version.Index the caller read (409 when it moved); rollback ignores spec. */
-  updateService(idOrName: string, version: number, spec: ServiceSpec, opts: { rollback: boolean }): Promise<ServiceUpdateResponse>;
+  updateService(idOrName: string, version: number, spec: ServiceSpec, opts: UpdateServiceOptions): Promise<ServiceUpdateResponse>;
   /** Deletes the service; its tasks are told to go (DesiredState remove). */
   removeService(idOrName: string): Promise<void>;
   /**
@@ -92,6 +93,28 @@ export interface ApiBackend {
   listTasks(filters: FilterArgs): Promise<Task[]>;
   /** By full ID, task name, or unique ID prefix. */
   inspectTask(idOrName: string): Promise<Task>;
+
+  // --- logs ----------------------------------------------------------------------
+  /**
+   * The output of a service's tasks (its history included) or of one task.
+   * Resolves once the target is found (404 unknown, 400 ambiguous, 503 not a
+   * manager) and its nodes are being asked; the events follow, and end when
+   * every node has sent all (following: when `signal` aborts). Optional so
+   * that test backends without logs need not stub it: the API answers 501.
+   */
+  logs?(target: LogTarget, query: LogsQuery, signal: AbortSignal): Promise<AsyncIterable<LogEvent>>;
+}
+
+export interface CreateServiceOptions {
+  /** X-Registry-Auth as sent (base64url JSON): kept for the workers' pulls and used to pin the image. */
+  registryAuth?: string | undefined;
+}
+
+export interface UpdateServiceOptions {
+  rollback: boolean;
+  registryAuth?: string | undefined;
+  /** Without X-Registry-Auth, keep the credentials of the current spec or of the previous one. */
+  registryAuthFrom?: 'spec' | 'previous-spec';
 }
 
 /** Definitions ServiceCreateResponse and ServiceUpdateResponse. */

@@ -10,6 +10,9 @@ import type { ApiBackend } from './backend.js';
 import { toErrorReply } from './errors.js';
 import { readHostFacts, type HostFacts } from './host-facts.js';
 import { parseJsonBody, unsupportedContentType } from './json-body.js';
+import type { ImageBackend } from './image-types.js';
+import { registerImageRoutes } from './routes/images.js';
+import { registerLogRoutes } from './routes/logs.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 import { registerServiceRoutes } from './routes/services.js';
 import { registerSwarmRoutes } from './routes/swarm.js';
@@ -32,6 +35,8 @@ export interface ApiServerOptions {
   build?: BuildInfo;
   /** Host facts for GET /info; read from the machine when not given. */
   host?: HostFacts;
+  /** This node's images (the oci executor's store); absent, the image routes answer 501. */
+  images?: ImageBackend;
 }
 
 /** Per-request lines at debug level: at info they would drown the daemon's own log. */
@@ -117,6 +122,8 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   registerNodeRoutes(server, backend);
   registerServiceRoutes(server, backend);
   registerTaskRoutes(server, backend);
+  registerLogRoutes(server, backend);
+  registerImageRoutes(server, options.images);
   return server;
 }
 

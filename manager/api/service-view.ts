@@ -1,7 +1,7 @@
 // Service and task records as the API serves them: Docker's objects without
 // the Internal parts the control loops keep. Pure. Copies are shallow: stored
 // objects are frozen, and task lists can hold 100,000 entries.
-import type { Service, ServiceRecord, ServiceSpec, Task, TaskRecord } from '../../shared/model/index.js';
+import type { Service, ServiceRecord, ServiceSpec, Task, TaskRecord, TaskSpec } from '../../shared/model/index.js';
 
 /**
  * Docker always reports an Endpoint ({"Spec": {}} for a service without
@@ -19,10 +19,24 @@ export function endpointOf(spec: ServiceSpec): NonNullable<Service['Endpoint']> 
 
 export function toApiService(r: ServiceRecord): Service {
   const { Internal: _internal, ...service } = r;
-  return { ...service, Endpoint: service.Endpoint ?? endpointOf(service.Spec) };
+  const out: Service = { ...service, Spec: withoutCredentials(service.Spec), Endpoint: service.Endpoint ?? endpointOf(service.Spec) };
+  if (service.PreviousSpec !== undefined) out.PreviousSpec = withoutCredentials(service.PreviousSpec);
+  return out;
 }
 
 export function toApiTask(r: TaskRecord): Task {
   const { Internal: _internal, ...task } = r;
-  return task;
+  return task.Spec.ContainerSpec?.PullOptions === undefined ? task : { ...task, Spec: taskSpecWithoutCredentials(task.Spec) };
+}
+
+/** Registry credentials stay inside the cluster, as in Docker: the API never returns them. */
+function withoutCredentials(spec: ServiceSpec): ServiceSpec {
+  if (spec.TaskTemplate.ContainerSpec?.PullOptions === undefined) return spec;
+  return { ...spec, TaskTemplate: taskSpecWithoutCredentials(spec.TaskTemplate) };
+}
+
+function taskSpecWithoutCredentials(t: TaskSpec): TaskSpec {
+  if (t.ContainerSpec === undefined) return t;
+  const { PullOptions: _pull, ...container } = t.ContainerSpec;
+  return { ...t, ContainerSpec: container };
 }

@@ -50,6 +50,11 @@ export interface ContainerSpec {
   CapabilityDrop?: string[];
   Ulimits?: Array<{ Name: string; Soft: number; Hard: number }>;
   Isolation?: string;
+  /**
+   * swarmkit keeps the user's registry credentials (X-Registry-Auth, from
+   * `--with-registry-auth`) here so workers can pull; the API never shows it.
+   */
+  PullOptions?: { RegistryAuth?: string };
 }
 
 export interface Limit {

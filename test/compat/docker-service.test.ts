@@ -320,4 +320,35 @@ describe('the stock docker CLI drives services on a shoal swarm (1 manager, 2 wo
     assert.equal((await run('service', 'rm', 'nowhere')).trim(), 'nowhere');
     assert.deepEqual(await serviceLs(), []);
   });
+
+  it('docker service logs prints every task\'s lines as name.slot.id@node    | line, stderr lines on stderr', async () => {
+    const r = await ok('service', 'create', '--name', 'talker', '--replicas', '2', '--detach', '--no-resolve-image',
+      '-e', 'SHOAL_SIM_LOG_LINES=2', '-e', 'SHOAL_SIM_STDERR=watch out', 'sim/talker:1');
+    const id = r.stdout.trim();
+    const tasks = await eventually(async () => {
+      const rows = await runningRows('talker', '--no-trunc');
+      return allRunning(rows, 2, 'sim/talker:1') ? rows : undefined;
+    }, 'two running talker tasks');
+    const host = field(await run('node', 'inspect', '--pretty', 'self'), 'Hostname') ?? '';
+    const prefix = (row: TableRow): string => `${row['NAME']}.${(row['ID'] ?? '').slice(0, 12)}@${host}    | `;
+
+    const logs = await ok('service', 'logs', 'talker');
+    const expectOut = tasks.flatMap((row) => [1, 2].map((i) => `${prefix(row)}line ${i} of ${row['NAME']}.${row['ID']}`));
+    assert.deepEqual(lines(logs.stdout).sort(), expectOut.sort(), explain(logs, 'every stdout line, prefixed'));
+    assert.deepEqual(lines(logs.stderr).sort(), tasks.map((row) => `${prefix(row)}watch out`).sort(), explain(logs, 'the stderr lines on stderr'));
+
+    // One task by its ID, with timestamps and the last line only.
+    const task = tasks[0]!;
+    const one = await ok('service', 'logs', '--timestamps', '--tail', '1', task['ID']!);
+    assert.equal(one.stdout, '', explain(one, 'the last line was on stderr'));
+    assert.match(one.stderr, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z ${escapeRe(prefix(task))}watch out\n$`), explain(one, 'timestamped'));
+    const rawOut = await ok('service', 'logs', '--raw', '--tail', '1', 'talker');
+    assert.deepEqual(lines(rawOut.stderr), ['watch out', 'watch out'], explain(rawOut, '--raw: the lines alone'));
+    const missing = await raw('service', 'logs', 'nothing-like-it');
+    assert.notEqual(missing.code, 0, explain(missing, 'an unknown target fails'));
+    assert.match(missing.stderr, /no such task or service: nothing-like-it/, explain(missing, 'says so'));
+
+    assert.equal((await run('service', 'rm', id)).trim(), id);
+    assert.equal(await lsRow('talker'), undefined);
+  });
 });

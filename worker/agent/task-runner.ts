@@ -7,7 +7,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { Task, TaskState, TaskStatus } from '../../shared/model/index.js';
 import { isTerminal, stateIndex } from '../../shared/model/task-states.js';
 import type { TaskHealth } from '../../shared/protocol/dispatch.js';
-import type { Executor, ExitResult } from '../executor/executor.js';
+import type { ContainerInfo, Executor, ExitResult } from '../executor/executor.js';
 import { nextStep, type Step } from './task-fsm.js';
 
 export const DEFAULT_STOP_SIGNAL = 'SIGTERM';
@@ -16,6 +16,9 @@ const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
 /** While a task's health is still `starting`, it is polled at least this often. */
 const STARTING_POLL_MS = 1000;
 const MIN_POLL_MS = 50;
+/** The executor runs the checks; the runner only reads their result, so it can look often. */
+const MAX_HEALTH_POLL_MS = 1000;
+export const UNHEALTHY_MESSAGE = 'unhealthy container';
 
 export interface RunnerHost {
   executor: Executor;
@@ -69,6 +72,11 @@ export class TaskRunner {
   private stopping = false;
   private closed = false;
   private watchAbort: AbortController | undefined;
+  /** The executor said this task has no healthcheck (none in the spec or the image). */
+  private healthless = false;
+  /** Stopped by the agent because its healthcheck failed: the exit is a failure, as in swarmkit. */
+  private unhealthyStop = false;
+  private container: ContainerInfo | undefined;
   private healthTimer: Cancel | undefined;
   private retryTimer: Cancel | undefined;
 
@@ -81,6 +89,8 @@ export class TaskRunner {
     this.health = s.health;
     this.assigned = s.assigned;
     this.removed = s.removed;
+    const cs = s.status.ContainerStatus;
+    if (cs?.ContainerID !== undefined) this.container = { containerId: cs.ContainerID, ...(cs.PID !== undefined ? { pid: cs.PID } : {}) };
   }
 
   get id(): string {
@@ -175,6 +185,7 @@ export class TaskRunner {
         if (this.state !== 'starting') this.set('starting', 'starting');
         try {
           await x.start(this.task);
+          this.container = await x.describe(this.id).catch(() => undefined);
           this.set('running', 'started');
         } catch (err) {
           this.set('failed', 'starting', { err: errMessage(err) });
@@ -238,6 +249,8 @@ export class TaskRunner {
     if (this.closed || isTerminal(this.state)) return;
     if (exit === undefined) {
       this.set('failed', 'task lost', { err: err ?? 'the task is no longer known to the executor' });
+    } else if (this.unhealthyStop) {
+      this.set('failed', UNHEALTHY_MESSAGE, { exitCode: exit.exitCode, err: UNHEALTHY_MESSAGE });
     } else if (this.stopping) {
       this.set('shutdown', 'shutdown', { exitCode: exit.exitCode });
     } else if (exit.exitCode === 0) {
@@ -256,7 +269,13 @@ export class TaskRunner {
     }
     const status: TaskStatus = { Timestamp: new Date(this.host.clock.now()).toISOString(), State: state, Message: message };
     if (extra.err !== undefined) status.Err = extra.err;
-    if (extra.exitCode !== undefined) status.ContainerStatus = { ExitCode: extra.exitCode };
+    if (this.container !== undefined || extra.exitCode !== undefined) {
+      status.ContainerStatus = {
+        ...(this.container !== undefined ? { ContainerID: this.container.containerId } : {}),
+        ...(this.container?.pid !== undefined ? { PID: this.container.pid } : {}),
+        ...(extra.exitCode !== undefined ? { ExitCode: extra.exitCode } : {}),
+      };
+    }
     this.status = status;
     this.host.changed(this);
   }
@@ -271,14 +290,15 @@ export class TaskRunner {
 
   /** Health is polled while the task runs and has a healthcheck; it starts as `starting`, as in Docker. */
   private syncHealthPolling(): void {
-    const wanted = !this.closed && this.state === 'running' && hasHealthcheck(this.task);
+    // The image may bring a healthcheck the spec does not name: the executor knows.
+    const wanted = !this.closed && this.state === 'running' && !this.healthless && !this.unhealthyStop;
     if (!wanted) {
       this.healthTimer?.();
       this.healthTimer = undefined;
       return;
     }
     if (this.healthTimer) return;
-    if (this.health === undefined) {
+    if (this.health === undefined && hasHealthcheck(this.task)) {
       this.health = 'starting';
       this.host.changed(this);
     }
@@ -286,7 +306,12 @@ export class TaskRunner {
   }
 
   private scheduleHealth(): void {
-    const every = healthIntervalMs(this.task);
+    if (this.health === undefined && !hasHealthcheck(this.task)) {
+      // First ask at once whether the executor runs a healthcheck at all.
+      this.healthTimer = this.host.clock.setTimeout(() => void this.pollHealth(), 0);
+      return;
+    }
+    const every = Math.min(healthIntervalMs(this.task), MAX_HEALTH_POLL_MS);
     const ms = this.health === 'starting' ? Math.min(every, STARTING_POLL_MS) : every;
     this.healthTimer = this.host.clock.setTimeout(() => void this.pollHealth(), ms);
   }
@@ -302,11 +327,35 @@ export class TaskRunner {
       this.healthTimer = undefined;
       return;
     }
+    if (h === undefined && this.health === undefined && !hasHealthcheck(this.task)) {
+      this.healthless = true;
+      this.healthTimer = undefined;
+      return;
+    }
     if (h !== undefined && h !== this.health) {
       this.health = h;
       this.host.changed(this);
     }
+    if (h === 'unhealthy') {
+      this.healthTimer = undefined;
+      this.stopUnhealthy();
+      return;
+    }
     this.scheduleHealth();
+  }
+
+  /**
+   * swarmkit's agent ends a container whose healthcheck failed; the task
+   * fails with "unhealthy container" and the orchestrator's restart policy
+   * replaces it.
+   */
+  private stopUnhealthy(): void {
+    if (this.unhealthyStop || this.stopping) return;
+    this.unhealthyStop = true;
+    this.host.log.info({ task: this.id }, 'healthcheck failed; stopping the unhealthy container');
+    this.host.executor.stop(this.task, stopOptions(this.task)).catch((err: unknown) => {
+      this.host.log.warn({ task: this.id, err: errMessage(err) }, 'could not stop the unhealthy container');
+    });
   }
 }
 

@@ -1,9 +1,9 @@
-// Stands in for a runtime this build does not have yet (`oci`, which the next
-// issue brings). The daemon starts normally, so a swarm of such daemons still
-// forms and heartbeats; a task placed on the node is rejected at prepare with
-// a message that says what to do instead.
+// Stands in for a runtime that cannot work on this node (the oci executor
+// without root or runc). The daemon starts normally, so the node still takes
+// part in the swarm; a task placed on it is rejected at prepare with the
+// reason, which says what to do.
 import type { Task } from '../../shared/model/index.js';
-import type { Executor, ExitResult, HealthState } from './executor.js';
+import type { ContainerInfo, Executor, ExitResult, HealthState, LogEntry } from './executor.js';
 
 export class UnavailableExecutor implements Executor {
   constructor(
@@ -37,6 +37,13 @@ export class UnavailableExecutor implements Executor {
 
   running(): Promise<string[]> {
     return Promise.resolve([]);
+  }
+
+  // It never ran a task, so there is nothing to show.
+  async *logs(): AsyncIterable<LogEntry> {}
+
+  describe(): Promise<ContainerInfo | undefined> {
+    return Promise.resolve(undefined);
   }
 
   close(): Promise<void> {

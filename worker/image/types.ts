@@ -42,8 +42,9 @@ export interface ImageProvider {
    * with a digest is served locally when present; a tag alone is pulled only when
    * missing (Docker's `missing` pull policy for swarm tasks pinned by digest).
    * Errors are ShoalErrors with messages such as
-   * `pull access denied for 127.0.0.1:5000/web, repository does not exist or may require authorization`
-   * or `manifest for 127.0.0.1:5000/web:9 not found: manifest unknown`.
+   * `pull access denied for 127.0.0.1:5000/web, repository does not exist or may require 'docker login': denied: ...`
+   * or `manifest for 127.0.0.1:5000/web:9 not found: manifest unknown: manifest unknown`
+   * (RegistryError codes in shared/registry/errors.ts).
    */
   ensure(ref: string, opts?: PullOptions): Promise<LocalImage>;
 }

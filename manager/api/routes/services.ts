@@ -30,6 +30,26 @@ export function parseRollback(raw: string | undefined): boolean {
   }
 }
 
+/** The X-Registry-Auth header (`--with-registry-auth`), when one with content was sent. */
+export function registryAuthHeader(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const raw = headers['x-registry-auth'];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  return value !== undefined && value.trim() !== '' ? value.trim() : undefined;
+}
+
+/** dockerd: which spec's credentials an update without X-Registry-Auth keeps. */
+export function parseRegistryAuthFrom(raw: string | undefined): 'spec' | 'previous-spec' {
+  switch (raw ?? '') {
+    case '':
+    case 'spec':
+      return 'spec';
+    case 'previous-spec':
+      return 'previous-spec';
+    default:
+      throw new InvalidArgumentError(`invalid registryAuthFrom ${raw ?? ''} (use spec or previous-spec)`);
+  }
+}
+
 export function registerServiceRoutes(server: FastifyInstance, backend: ApiBackend): void {
   server.get<{ Querystring: { filters?: string; status?: string } }>('/services', { schema: listServicesSchema }, async (request) => {
     const keep = serviceFilter(parseFilters(request.query.filters));
@@ -40,7 +60,7 @@ export function registerServiceRoutes(server: FastifyInstance, backend: ApiBacke
   });
 
   server.post<{ Body: ServiceSpec }>('/services/create', { schema: createServiceSchema }, async (request, reply) => {
-    const created = await backend.createService(request.body);
+    const created = await backend.createService(request.body, { registryAuth: registryAuthHeader(request.headers) });
     return reply.code(201).send(created);
   });
 
@@ -51,14 +71,19 @@ export function registerServiceRoutes(server: FastifyInstance, backend: ApiBacke
       backend.inspectService(request.params.id, { insertDefaults: strictBool('insertDefaults', request.query.insertDefaults) }),
   );
 
-  server.post<{ Params: IdParams; Querystring: { version?: string; rollback?: string }; Body: ServiceSpec }>(
+  server.post<{ Params: IdParams; Querystring: { version?: string; rollback?: string; registryAuthFrom?: string }; Body: ServiceSpec }>(
     '/services/:id/update',
     { schema: updateServiceSchema },
     async (request) => {
       // Same order of checks as dockerd: version, then the rollback option.
       const version = objectVersion('service', request.query.version);
       const rollback = parseRollback(request.query.rollback);
-      return backend.updateService(request.params.id, version, request.body, { rollback });
+      const registryAuthFrom = parseRegistryAuthFrom(request.query.registryAuthFrom);
+      return backend.updateService(request.params.id, version, request.body, {
+        rollback,
+        registryAuth: registryAuthHeader(request.headers),
+        registryAuthFrom,
+      });
     },
   );
 

@@ -1,7 +1,7 @@
 // A scripted executor for agent tests, and task builders.
 import type { ContainerSpec, Task, TaskState } from '../../../shared/model/index.js';
 import type { AssignmentsMessage, TaskStatusReport } from '../../../shared/protocol/dispatch.js';
-import type { Executor, ExitResult, HealthState } from '../../../worker/executor/executor.js';
+import type { ContainerInfo, Executor, ExitResult, HealthState, LogEntry, LogOptions } from '../../../worker/executor/executor.js';
 import type { StatusSink } from '../../../worker/agent/reporter.js';
 
 export type Call =
@@ -24,6 +24,10 @@ export class FakeExecutor implements Executor {
   private readonly started = new Set<string>();
   private readonly exits = new Map<string, ExitResult>();
   private readonly waiters = new Map<string, Array<(r: ExitResult) => void>>();
+  /** What each task's process wrote, oldest first (tests add lines with write()). */
+  private readonly output = new Map<string, LogEntry[]>();
+  /** Followers waiting for a task's next line or its exit. */
+  private readonly outputWaiters = new Map<string, Set<() => void>>();
 
   prepare(task: Task): Promise<void> {
     this.calls.push({ op: 'prepare', id: task.ID });
@@ -62,6 +66,8 @@ export class FakeExecutor implements Executor {
     this.calls.push({ op: 'remove', id: task.ID });
     this.started.delete(task.ID);
     this.exits.delete(task.ID);
+    this.output.delete(task.ID);
+    this.wakeFollowers(task.ID);
     return Promise.resolve();
   }
 
@@ -74,8 +80,48 @@ export class FakeExecutor implements Executor {
     return Promise.resolve([...this.started].filter((id) => !this.exits.has(id)));
   }
 
+  /** Lines as written (see write()); with follow, waits for more until the task exits or the signal aborts. */
+  async *logs(taskId: string, opts: LogOptions, signal: AbortSignal): AsyncIterable<LogEntry> {
+    const all = this.outputOf(taskId);
+    const ms = (e: LogEntry): number => Date.parse(e.time);
+    const inRange = (e: LogEntry): boolean => (opts.sinceMs === undefined || ms(e) >= opts.sinceMs) && (opts.untilMs === undefined || ms(e) < opts.untilMs);
+    let backlog = all.filter(inRange);
+    if (opts.tail !== undefined) backlog = opts.tail === 0 ? [] : backlog.slice(-opts.tail);
+    let next = all.length;
+    yield* backlog;
+    if (!opts.follow) return;
+    for (;;) {
+      while (next < all.length) {
+        const e = all[next++]!;
+        if (inRange(e)) yield e;
+      }
+      if (signal.aborted || this.exits.has(taskId) || !this.started.has(taskId)) return;
+      await new Promise<void>((resolve) => {
+        const set = this.outputWaiters.get(taskId) ?? new Set<() => void>();
+        this.outputWaiters.set(taskId, set);
+        const wake = (): void => {
+          set.delete(wake);
+          signal.removeEventListener('abort', wake);
+          resolve();
+        };
+        set.add(wake);
+        signal.addEventListener('abort', wake, { once: true });
+      });
+    }
+  }
+
+  describe(taskId: string): Promise<ContainerInfo | undefined> {
+    return Promise.resolve(this.started.has(taskId) ? { containerId: `fake-${taskId}` } : undefined);
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** The task's process writes a line (time: RFC 3339, default now). */
+  write(id: string, stream: LogEntry['stream'], text: string, time = new Date().toISOString()): void {
+    this.outputOf(id).push({ stream, time, line: Buffer.from(text) });
+    this.wakeFollowers(id);
   }
 
   /** The task's process ends by itself. */
@@ -84,6 +130,17 @@ export class FakeExecutor implements Executor {
     this.exits.set(id, r);
     for (const w of this.waiters.get(id) ?? []) w(r);
     this.waiters.delete(id);
+    this.wakeFollowers(id);
+  }
+
+  private outputOf(id: string): LogEntry[] {
+    let list = this.output.get(id);
+    if (!list) this.output.set(id, (list = []));
+    return list;
+  }
+
+  private wakeFollowers(id: string): void {
+    for (const w of [...(this.outputWaiters.get(id) ?? [])]) w();
   }
 
   /** A process this executor runs (e.g. left over from before a restart). */

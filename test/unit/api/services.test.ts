@@ -184,10 +184,18 @@ test('POST /services/{id}/update: version and rollback reach the backend; the an
   const res = await postJson(h.server, '/v1.47/services/web/update?version=30', next);
   assert.equal(res.statusCode, 200, res.body);
   assert.deepEqual(res.json(), { Warnings: [] });
-  assert.deepEqual(h.backend.callsTo('updateService')[0]?.args, ['web', 30, next, { rollback: false }]);
-  const back = await postJson(h.server, '/services/aaa111/update?version=31&rollback=previous&registryAuthFrom=spec', next);
+  assert.deepEqual(h.backend.callsTo('updateService')[0]?.args, ['web', 30, next, { rollback: false, registryAuth: undefined, registryAuthFrom: 'spec' }]);
+  const back = await h.server.inject({
+    method: 'POST',
+    url: '/services/aaa111/update?version=31&rollback=previous&registryAuthFrom=previous-spec',
+    headers: { 'content-type': 'application/json', 'x-registry-auth': 'eyJ1c2VybmFtZSI6ImEifQ' },
+    payload: JSON.stringify(next),
+  });
   assert.equal(back.statusCode, 200, back.body);
-  assert.deepEqual(h.backend.callsTo('updateService')[1]?.args.at(-1), { rollback: true });
+  assert.deepEqual(h.backend.callsTo('updateService')[1]?.args.at(-1), { rollback: true, registryAuth: 'eyJ1c2VybmFtZSI6ImEifQ', registryAuthFrom: 'previous-spec' });
+  const bad = await postJson(h.server, '/services/aaa111/update?version=31&registryAuthFrom=nope', next);
+  assert.equal(bad.statusCode, 400);
+  assert.match(bad.json().message, /invalid registryAuthFrom nope/);
   assert.equal((await h.server.inject({ method: 'GET', url: '/services/web' })).json().Spec.Mode.Replicated.Replicas, 3);
 });
 

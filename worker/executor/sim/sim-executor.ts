@@ -1,9 +1,10 @@
 // `sim`: a SIMULATED container runtime, for tests and benchmarks only (in the
 // spirit of Kubernetes' kubemark hollow nodes and Nomad's mock driver). It
 // runs nothing: a "container" is a record with a start time, and its whole
-// behaviour (pull and start latency, run time, exit code, health, failures)
-// comes from SHOAL_SIM_* variables in the task's env or container labels (see
-// config.ts and the README). `shoal daemon --executor sim` selects it.
+// behaviour (pull and start latency, run time, exit code, health, failures,
+// output) comes from SHOAL_SIM_* variables in the task's env or container
+// labels (see config.ts, logs.ts and the README). `shoal daemon --executor
+// sim` selects it.
 //
 // Its containers outlive the agent: their records (start times, exits) are
 // kept in <data-root>/sim/containers.json, so a daemon killed with SIGKILL and
@@ -15,8 +16,9 @@ import type { Clock } from '../../../shared/clock.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { Task } from '../../../shared/model/index.js';
 import { StateFile } from '../../state-file.js';
-import type { Executor, ExitResult, HealthState } from '../executor.js';
+import type { ContainerInfo, Executor, ExitResult, HealthState, LogEntry, LogOptions } from '../executor.js';
 import { healthAt, simConfig, type SimConfig } from './config.js';
+import { NO_SIM_LOGS, SimLog, simLogPlan, type SimLogPlan } from './logs.js';
 
 interface SimContainer {
   id: string;
@@ -29,6 +31,10 @@ interface SimContainer {
   exitedAt?: number;
   exitCode?: number;
   exitMessage?: string;
+  /** What it writes (absent in records from before logs existed: nothing). */
+  logs?: SimLogPlan;
+  /** The task's name (web.1), for the lines it writes. */
+  name?: string;
 }
 
 export interface SimExecutorOptions {
@@ -46,6 +52,8 @@ export class SimExecutor implements Executor {
   private readonly containers = new Map<string, SimContainer>();
   private readonly timers = new Map<string, () => void>();
   private readonly waiters = new Map<string, Set<(r: ExitResult) => void>>();
+  /** Log followers, woken when a container starts, exits or goes. */
+  private readonly followers = new Set<() => void>();
   private readonly file: StateFile<{ containers: SimContainer[] }>;
   private closed = false;
 
@@ -68,11 +76,14 @@ export class SimExecutor implements Executor {
 
   async prepare(task: Task): Promise<void> {
     const config = simConfig(task);
+    const logs = simLogPlan(task);
     if (config.prepareError !== undefined) throw new Error(config.prepareError);
     if (this.containers.has(task.ID)) return;
     await this.delay(config.prepareMs);
     if (this.containers.has(task.ID)) return;
-    this.containers.set(task.ID, { id: task.ID, config, createdAt: this.o.clock.now() });
+    const c: SimContainer = { id: task.ID, config, createdAt: this.o.clock.now(), logs };
+    if (task.Name !== undefined) c.name = task.Name;
+    this.containers.set(task.ID, c);
     void this.save();
   }
 
@@ -90,6 +101,7 @@ export class SimExecutor implements Executor {
     if (now.startedAt !== undefined) return;
     now.startedAt = this.o.clock.now();
     this.arm(now);
+    this.wakeFollowers();
     // On disk before the task is reported running: a daemon killed right after still finds it.
     await this.save();
   }
@@ -141,6 +153,7 @@ export class SimExecutor implements Executor {
     this.timers.get(task.ID)?.();
     this.timers.delete(task.ID);
     this.containers.delete(task.ID);
+    this.wakeFollowers();
     await this.save();
   }
 
@@ -156,8 +169,48 @@ export class SimExecutor implements Executor {
     return Promise.resolve([...this.containers.values()].filter((c) => c.startedAt !== undefined && c.exitedAt === undefined).map((c) => c.id));
   }
 
+  /**
+   * The lines the container wrote by now (see logs.ts). Following, it waits
+   * for the next tick, the start of a created container, or the exit.
+   */
+  async *logs(taskId: string, opts: LogOptions, signal: AbortSignal): AsyncIterable<LogEntry> {
+    let next: number | undefined;
+    for (;;) {
+      if (signal.aborted || this.closed) return;
+      const c = this.containers.get(taskId);
+      if (c === undefined) return;
+      let wakeAt: number | undefined;
+      if (c.startedAt !== undefined) {
+        const log = new SimLog(c.logs ?? NO_SIM_LOGS, c.name === undefined ? c.id : `${c.name}.${c.id}`, c.startedAt);
+        const end = c.exitedAt ?? this.o.clock.now();
+        const written = log.countAtOrBefore(end);
+        let from: number;
+        let to: number;
+        if (next === undefined) ({ from, to } = log.range(end, opts));
+        else {
+          from = next;
+          to = opts.untilMs === undefined ? written : Math.min(written, log.countBefore(opts.untilMs));
+        }
+        for (let j = from; j < to; j++) {
+          if (signal.aborted) return;
+          yield log.entry(j);
+        }
+        next = written;
+        // Nothing more will come: exited, or past `until`.
+        if (!opts.follow || c.exitedAt !== undefined || (opts.untilMs !== undefined && to < written)) return;
+        if (c.logs?.everyMs !== undefined) wakeAt = log.timeOf(written);
+      } else if (!opts.follow) return;
+      await this.nextChange(signal, wakeAt);
+    }
+  }
+
+  describe(taskId: string): Promise<ContainerInfo | undefined> {
+    return Promise.resolve(this.containers.has(taskId) ? { containerId: `sim-${taskId}` } : undefined);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.wakeFollowers();
     for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
     await this.file.flush().catch(() => undefined);
@@ -198,7 +251,29 @@ export class SimExecutor implements Executor {
     const set = this.waiters.get(c.id);
     this.waiters.delete(c.id);
     for (const w of set ?? []) w(r);
+    this.wakeFollowers();
     if (!this.closed) void this.save();
+  }
+
+  /** Resolves at `atMs` (clock time), on the next start, exit or removal, or on abort. */
+  private nextChange(signal: AbortSignal, atMs: number | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      let cancel: (() => void) | undefined;
+      const done = (): void => {
+        this.followers.delete(done);
+        signal.removeEventListener('abort', done);
+        cancel?.();
+        resolve();
+      };
+      if (this.closed || signal.aborted) return resolve();
+      this.followers.add(done);
+      signal.addEventListener('abort', done, { once: true });
+      if (atMs !== undefined) cancel = this.o.clock.setTimeout(done, Math.max(0, atMs - this.o.clock.now()));
+    });
+  }
+
+  private wakeFollowers(): void {
+    for (const f of [...this.followers]) f();
   }
 
   private delay(ms: number): Promise<void> {
