@@ -76,6 +76,24 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+export interface StreamOptions {
+  query?: Record<string, QueryValue>;
+  /** Extra request headers, e.g. X-Registry-Auth. */
+  headers?: Record<string, string>;
+  /** How long to wait for the response headers (default: the client's timeout). */
+  headersTimeoutMs?: number;
+  /** Longest silence allowed between body chunks; 0 (the default) waits for ever, as a followed log or a slow pull may be quiet. */
+  bodyTimeoutMs?: number;
+}
+
+/** A 2xx answer whose body the caller reads as it arrives. */
+export interface OpenedStream {
+  body: AsyncIterable<Uint8Array>;
+  contentType: string;
+  /** Stop reading and release the connection. */
+  close(): Promise<void>;
+}
+
 export interface DaemonClientOptions {
   host?: string | undefined;
   /** How long to wait for a connection. */
@@ -126,11 +144,7 @@ export class DaemonClient {
 
   /** `path` without the version prefix, e.g. "/nodes"; resolves to the parsed JSON body (undefined when empty). */
   async request(method: Dispatcher.HttpMethod, path: string, opts: RequestOptions = {}): Promise<unknown> {
-    const query = new URLSearchParams();
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) query.set(k, String(v));
-    const qs = query.size > 0 ? `?${query.toString()}` : '';
-    // Versioned like the docker CLI, so a daemon speaking another API version says so.
-    const fullPath = `/v${API_VERSION}${path}${qs}`;
+    const fullPath = this.#versionedPath(path, opts.query);
     const timeout = opts.timeoutMs ?? this.#timeoutMs;
     const headers: Record<string, string> = { ...opts.headers, 'user-agent': `shoal-cli/${VERSION}` };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
@@ -160,6 +174,38 @@ export class DaemonClient {
     }
   }
 
+  /**
+   * A request whose answer is read as a stream (logs, pull progress). Error
+   * answers throw DaemonError with the daemon's message, as request() does.
+   */
+  async stream(method: Dispatcher.HttpMethod, path: string, opts: StreamOptions = {}): Promise<OpenedStream> {
+    const headersTimeout = opts.headersTimeoutMs ?? this.#timeoutMs;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#agent.request({
+        origin: this.address.origin,
+        path: this.#versionedPath(path, opts.query),
+        method,
+        headers: { ...opts.headers, 'user-agent': `shoal-cli/${VERSION}` },
+        headersTimeout,
+        bodyTimeout: opts.bodyTimeoutMs ?? 0,
+      });
+    } catch (err) {
+      throw this.#transportError(err, method, path, headersTimeout);
+    }
+    const body = res.body;
+    const close = async (): Promise<void> => {
+      body.destroy();
+    };
+    if (res.statusCode < 200 || res.statusCode > 299) {
+      const text = await body.text().catch(() => '');
+      await close();
+      throw new DaemonError(res.statusCode, bodyMessage(res.statusCode, text));
+    }
+    const type = res.headers['content-type'];
+    return { body, contentType: typeof type === 'string' ? type : '', close };
+  }
+
   get(path: string, query?: Record<string, QueryValue>): Promise<unknown> {
     return this.request('GET', path, query === undefined ? {} : { query });
   }
@@ -179,6 +225,13 @@ export class DaemonClient {
   /** Closes idle connections so the process can exit. */
   async close(): Promise<void> {
     await this.#agent.close();
+  }
+
+  #versionedPath(path: string, query: Record<string, QueryValue> = {}): string {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
+    // Versioned like the docker CLI, so a daemon speaking another API version says so.
+    return `/v${API_VERSION}${path}${qs.size > 0 ? `?${qs.toString()}` : ''}`;
   }
 
   #transportError(err: unknown, method: string, path: string, timeoutMs: number): ShoalError {

@@ -8,6 +8,7 @@ import { resolveLogLevel } from '../shared/logger.js';
 import { VERSION } from '../shared/version.js';
 import { createContext, processIO, type CliIO, type CommandContext } from './commands/context.js';
 import { describeError } from './commands/errors.js';
+import { registerImage } from './commands/image.js';
 import { registerInfo } from './commands/info.js';
 import { registerNode } from './commands/node.js';
 import { registerService } from './commands/service.js';
@@ -35,6 +36,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerSwarm(program, ctx);
   registerNode(program, ctx);
   registerService(program, ctx);
+  registerImage(program, ctx);
   registerInfo(program, ctx);
   registerVersion(program, ctx);
   registerDemo(program);

@@ -207,7 +207,7 @@ export class ServiceControl {
     if (!spec.Name) spec.Name = this.unusedName(services);
     validateServiceSpec(spec);
     setRegistryAuth(spec, opts.registryAuth);
-    const warnings = await this.pin(spec);
+    const warnings = opts.queryRegistry === true ? await this.pin(spec) : [];
     const clash = services.find((s) => s.Spec.Name === spec.Name);
     if (clash) throw nameConflict(spec.Name, clash.ID);
     const ports = portConflict(spec, undefined, services);
@@ -225,7 +225,8 @@ export class ServiceControl {
 
   /**
    * Pins the spec's image tag to the digest the registry gives now, so every
-   * node runs the same image (Docker does the same). An image already pinned
+   * node runs the same image, for clients that do not (Docker does the same
+   * for API < 1.30; newer clients use GET /distribution). An image already pinned
    * is left alone (an update that keeps the image resends it pinned); an
    * unreachable registry leaves the tag, with Docker's warning.
    */
@@ -277,7 +278,7 @@ export class ServiceControl {
       if (ports !== undefined) throw new InvalidArgumentError(ports);
       const keep = opts.registryAuthFrom === 'previous-spec' ? current.PreviousSpec : current.Spec;
       setRegistryAuth(spec, opts.registryAuth ?? keep?.TaskTemplate.ContainerSpec?.PullOptions?.RegistryAuth);
-      warnings = await this.pin(spec);
+      if (opts.queryRegistry === true) warnings = await this.pin(spec);
       next = updatedServiceRecord(current, spec, this.now());
     }
     if (current.Version.Index !== version) throw staleVersion(current, version);

@@ -37,6 +37,12 @@ export class ServiceApi {
     );
   }
 
+  /** GET /distribution/{name}/json: what the registry says `image` names (registryAuth: X-Registry-Auth). */
+  async distributionInspect(image: string, registryAuth?: string): Promise<{ Descriptor: { digest: string } }> {
+    const headers = registryAuth === undefined ? {} : { headers: { 'x-registry-auth': registryAuth } };
+    return object<{ Descriptor: { digest: string } }>(await this.client.request('GET', `/distribution/${image}/json`, headers), `GET /distribution/${image}/json`);
+  }
+
   async removeService(ref: string): Promise<void> {
     await this.client.delete(`/services/${seg(ref)}`);
   }

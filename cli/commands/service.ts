@@ -3,7 +3,7 @@
 
 import { Option, type Command } from 'commander';
 import { ShoalError } from '../../shared/errors.js';
-import type { Service, Task } from '../../shared/model/index.js';
+import type { Service, ServiceSpec, Task } from '../../shared/model/index.js';
 import { parseFilters, type Filters } from '../format/filters.js';
 import { formatServiceIds, formatServicePretty, formatServiceTable } from '../format/service.js';
 import {
@@ -26,6 +26,8 @@ import { DaemonError } from '../http-client.js';
 import { ClusterApi } from './api.js';
 import { asOptionParser, collect, formatOption, integer, nonNegativeInt, PreformattedError, printJson, processIO, type CliIO, type CommandContext } from './context.js';
 import { describeError } from './errors.js';
+import { digestWarning } from '../../manager/control.js';
+import { parseReference, withDigest } from '../../shared/registry/reference.js';
 import { registryAuthFor } from '../registry-credentials.js';
 import { ServiceApi } from './service-api.js';
 import { watchService, type Terminal } from './service-progress.js';
@@ -33,7 +35,14 @@ import { renderTaskTable } from './task-table.js';
 import { registerServiceLogs } from './service-logs.js';
 
 /** Commander's view of the shared flags (--no-healthcheck arrives as healthcheck: false). */
-type RawServiceOpts = Omit<ServiceFlags, 'noHealthcheck'> & { healthcheck?: boolean; detach?: boolean; quiet?: boolean; withRegistryAuth?: boolean };
+type RawServiceOpts = Omit<ServiceFlags, 'noHealthcheck'> & {
+  healthcheck?: boolean;
+  detach?: boolean;
+  quiet?: boolean;
+  withRegistryAuth?: boolean;
+  /** false with --no-resolve-image. */
+  resolveImage?: boolean;
+};
 
 function list<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {
   return asOptionParser((value: string, previous: T[] | undefined) => [...(previous ?? []), parse(value)]);
@@ -48,6 +57,7 @@ function addServiceFlags(cmd: Command): Command {
     .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
     .option('-q, --quiet', 'suppress progress output')
     .option('--with-registry-auth', "send registry authentication details (from docker's config.json) to swarm agents")
+    .option('--no-resolve-image', 'do not query the registry to resolve the image digest and supported platforms')
     .addOption(new Option('--replicas <n>', 'number of tasks').argParser(nonNegativeInt))
     .addOption(new Option('--max-concurrent <n>', 'number of job tasks to run concurrently (default equal to --replicas)').argParser(nonNegativeInt))
     .addOption(new Option('--replicas-max-per-node <n>', 'maximum number of tasks per node (default 0 = unlimited)').argParser(nonNegativeInt))
@@ -82,8 +92,8 @@ function addServiceFlags(cmd: Command): Command {
 }
 
 /** The spec flags apart from -d and -q; --no-healthcheck as noHealthcheck (commander defaults healthcheck to true). */
-function specFlags<T extends RawServiceOpts>(raw: T): Omit<T, 'healthcheck' | 'detach' | 'quiet' | 'withRegistryAuth'> & { noHealthcheck?: true } {
-  const { healthcheck, detach: _d, quiet: _q, withRegistryAuth: _w, ...rest } = raw;
+function specFlags<T extends RawServiceOpts>(raw: T): Omit<T, 'healthcheck' | 'detach' | 'quiet' | 'withRegistryAuth' | 'resolveImage'> & { noHealthcheck?: true } {
+  const { healthcheck, detach: _d, quiet: _q, withRegistryAuth: _w, resolveImage: _r, ...rest } = raw;
   return { ...rest, ...(healthcheck === false ? { noHealthcheck: true as const } : {}) };
 }
 
@@ -103,6 +113,28 @@ async function converge(api: ServiceApi, io: CliIO, ref: string, quiet: boolean)
     await watchService(api, ref, io, { quiet, terminal: terminalOf(io), signal: abort.signal });
   } finally {
     if (real) process.removeListener('SIGINT', onSigint);
+  }
+}
+
+/**
+ * docker's resolveServiceImageDigest: ask the manager what the registry says
+ * the image's tag names now and pin the spec to it, so every node runs the
+ * same image. A registry that cannot be asked leaves the tag, with a warning.
+ */
+async function pinImage(api: ServiceApi, io: CliIO, spec: ServiceSpec): Promise<void> {
+  const c = spec.TaskTemplate.ContainerSpec;
+  if (c === undefined || c.Image === '' || c.Image.includes('@')) return;
+  try {
+    let auth: string | undefined;
+    try {
+      auth = registryAuthFor(c.Image);
+    } catch {
+      auth = undefined; // credentials kept by a helper: ask anonymously
+    }
+    const d = await api.distributionInspect(c.Image, auth);
+    c.Image = withDigest(parseReference(c.Image), d.Descriptor.digest);
+  } catch {
+    io.err(digestWarning(c.Image));
   }
 }
 
@@ -179,6 +211,7 @@ export function registerService(program: Command, ctx: CommandContext): void {
   ).action(async (image: string, args: string[], raw: RawServiceOpts & CreateFlags, cmd: Command) => {
     const spec = flagError(() => buildCreateSpec(image, args, specFlags(raw)));
     const api = new ServiceApi(ctx.client(cmd));
+    if (raw.resolveImage !== false) await pinImage(api, io, spec);
     const auth = raw.withRegistryAuth === true ? registryAuthFor(spec.TaskTemplate.ContainerSpec?.Image ?? image) : undefined;
     const created = await api.createService(spec, auth);
     printWarnings(io, created.Warnings);
@@ -345,6 +378,8 @@ export function registerService(program: Command, ctx: CommandContext): void {
     const api = new ServiceApi(ctx.client(cmd));
     const svc = await api.inspectService(ref);
     const spec = rollback ? svc.Spec : flagError(() => buildUpdateSpec(svc.Spec, flags));
+    // As docker: only an image given on this command line is resolved again.
+    if (!rollback && flags.image !== undefined && raw.resolveImage !== false) await pinImage(api, io, spec);
     const auth = raw.withRegistryAuth === true ? registryAuthFor(spec.TaskTemplate.ContainerSpec?.Image ?? '') : undefined;
     const res = await api.updateService(svc.ID, svc.Version.Index, spec, rollback === true, auth);
     printWarnings(io, res.Warnings);

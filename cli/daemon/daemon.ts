@@ -426,9 +426,9 @@ export class Daemon implements ApiBackend {
     }
   }
 
-  /** The node's images for the API; undefined with the sim executor, which keeps none. */
-  imageApi(): ImageBackend | undefined {
-    return this.images === undefined ? undefined : new NodeImages(this.images, this.registry);
+  /** The node's images for the API (none with the sim executor), and GET /distribution. */
+  imageApi(): ImageBackend {
+    return new NodeImages(this.images, this.registry);
   }
 
   /** For tests and benchmarks: the running manager, if any. */

@@ -1,6 +1,7 @@
 // The API's view of this node's image store (GET /images/json and friends),
 // in Docker's shapes, plus GET /distribution through the registry client.
 import type { ImageBackend, ImageDeleteItem, ImageInspect, ImageSummary, PullMessage } from '../../manager/api/image-types.js';
+import { ShoalError } from '../../shared/errors.js';
 import type { RegistryClient } from '../../shared/registry/client.js';
 import type { RegistryAuth } from '../../shared/registry/types.js';
 import type { ImageStore } from '../../worker/image/store.js';
@@ -74,11 +75,20 @@ export function toPullMessage(p: PullProgress): PullMessage {
   return m;
 }
 
+/**
+ * Every daemon answers GET /distribution (clients pin service images with
+ * it on a manager); only one that runs containers keeps images.
+ */
 export class NodeImages implements ImageBackend {
   constructor(
-    private readonly store: ImageStore,
+    private readonly images: ImageStore | undefined,
     private readonly client: RegistryClient,
   ) {}
+
+  private get store(): ImageStore {
+    if (this.images === undefined) throw new ShoalError('not_implemented', 'this daemon keeps no images: it runs the sim executor (shoal daemon --executor sim)', 501);
+    return this.images;
+  }
 
   async listImages(): Promise<ImageSummary[]> {
     return this.store

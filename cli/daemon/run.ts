@@ -27,8 +27,7 @@ export async function runDaemon(opts: DaemonCommandOptions, command: Command): P
       runtime: opts.runtime,
       insecureRegistries: opts.insecureRegistry ?? [],
     });
-    const images = daemon.imageApi();
-    server = createApiServer({ backend: daemon, logger: log.child({ component: 'api' }), ...(images !== undefined ? { images } : {}) });
+    server = createApiServer({ backend: daemon, logger: log.child({ component: 'api' }), images: daemon.imageApi() });
     await listen(server, apiHost);
   } catch (err) {
     await daemon?.close().catch(() => undefined);

@@ -108,11 +108,14 @@ export interface ApiBackend {
 export interface CreateServiceOptions {
   /** X-Registry-Auth as sent (base64url JSON): kept for the workers' pulls and used to pin the image. */
   registryAuth?: string | undefined;
+  /** Pin the image to a digest here (clients older than API 1.30, which do not do it themselves). */
+  queryRegistry?: boolean;
 }
 
 export interface UpdateServiceOptions {
   rollback: boolean;
   registryAuth?: string | undefined;
+  queryRegistry?: boolean;
   /** Without X-Registry-Auth, keep the credentials of the current spec or of the previous one. */
   registryAuthFrom?: 'spec' | 'previous-spec';
 }

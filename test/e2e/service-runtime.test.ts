@@ -60,6 +60,11 @@ describe('services on real containers (runc, a loopback registry)', { timeout: 6
     const svc = await inspect(id);
     await m1.ok('POST', `/services/${id}/update?version=${svc.Version.Index}`, change(svc.Spec));
   };
+  /** What a client does before create (GET /distribution on the manager): the reference pinned to the registry's digest. */
+  const pin = async (ref: string): Promise<string> => {
+    const d = await m1.ok<{ Descriptor: { digest: string } }>('GET', `/distribution/${ref}/json`);
+    return `${ref}@${d.Descriptor.digest}`;
+  };
   const remove = async (id: string): Promise<void> => {
     await m1.ok('DELETE', `/services/${id}`);
     await eventually(async () => (await runcContainers(m1.dataRoot)).length === 0 || undefined, `the containers of ${id} gone`, 60_000, 100);
@@ -102,13 +107,15 @@ describe('services on real containers (runc, a loopback registry)', { timeout: 6
   });
 
   it('runs 5 replicas as isolated containers with a memory limit, shows their logs, and updates them to a new image', async () => {
-    const id = await create({
-      Name: 'web',
-      TaskTemplate: { ContainerSpec: { Image: img['app1']!.ref }, Resources: { Limits: { MemoryBytes: 64 * MiB } } },
-      Mode: { Replicated: { Replicas: 5 } },
-      UpdateConfig: { Parallelism: 2, Delay: 0, Order: 'stop-first', FailureAction: 'pause', Monitor: SECOND },
-    });
-    // The manager pinned the tag to the digest the registry gave.
+    const created = await shoal(m1, [
+      'service', 'create', '--detach', '--name', 'web', '--replicas', '5', '--limit-memory', '64m',
+      '--update-parallelism', '2', '--update-delay', '0s', '--update-order', 'stop-first', '--update-monitor', '1s', '--update-failure-action', 'pause',
+      img['app1']!.ref,
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(created.stderr, '', 'no warning: the registry was reachable');
+    const id = created.stdout.trim();
+    // The CLI asked the manager (GET /distribution) for the digest the tag names and pinned the spec to it.
     assert.equal((await inspect(id)).Spec.TaskTemplate.ContainerSpec?.Image, img['app1']!.pinned);
     const tasks = await convergedRunning(id, 5, '5 running containers');
 
@@ -136,7 +143,8 @@ describe('services on real containers (runc, a loopback registry)', { timeout: 6
       assert.match(logs, new RegExp(`^web\\.${t.Slot}\\.${t.ID.slice(0, 12)}@\\S+\\s+\\| pid=1 host=${host}$`, 'm'), `replica ${t.Slot}'s line`);
     }
 
-    await update(id, (s) => ({ ...s, TaskTemplate: { ...s.TaskTemplate, ContainerSpec: { ...s.TaskTemplate.ContainerSpec!, Image: img['app2']!.ref } } }));
+    const updated = await shoal(m1, ['service', 'update', '--detach', '--image', img['app2']!.ref, 'web']);
+    assert.equal(updated.code, 0, updated.stderr);
     const onV2 = (t: Task): boolean => t.Spec.ContainerSpec?.Image === img['app2']!.pinned;
     await convergedRunning(id, 5, '5 replicas on the new image', onV2);
     await eventually(async () => (await inspect(id)).UpdateStatus?.State === 'completed' || undefined, 'the update completed', 60_000, 100);
@@ -164,13 +172,14 @@ describe('services on real containers (runc, a loopback registry)', { timeout: 6
   it('rolls back a start-first update to an image whose healthcheck never passes', async () => {
     const id = await create({
       Name: 'careful',
-      TaskTemplate: { ContainerSpec: { Image: img['healthy']!.ref } },
+      TaskTemplate: { ContainerSpec: { Image: await pin(img['healthy']!.ref) } },
       Mode: { Replicated: { Replicas: 2 } },
       UpdateConfig: { Parallelism: 1, Delay: 0, Order: 'start-first', FailureAction: 'rollback', Monitor: 5 * SECOND, MaxFailureRatio: 0 },
       RollbackConfig: { Parallelism: 1, Delay: 0, Order: 'start-first', FailureAction: 'pause', Monitor: SECOND },
     });
     await convergedRunning(id, 2, '2 healthy replicas');
-    await update(id, (s) => ({ ...s, TaskTemplate: { ...s.TaskTemplate, ContainerSpec: { ...s.TaskTemplate.ContainerSpec!, Image: img['unhealthy']!.ref } } }));
+    const bad = await pin(img['unhealthy']!.ref);
+    await update(id, (s) => ({ ...s, TaskTemplate: { ...s.TaskTemplate, ContainerSpec: { ...s.TaskTemplate.ContainerSpec!, Image: bad } } }));
     const svc = await eventually(async () => {
       const s = await inspect(id);
       return s.UpdateStatus?.State === 'rollback_completed' ? s : undefined;

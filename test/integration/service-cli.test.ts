@@ -106,7 +106,8 @@ describe('the shoal CLI drives services on a swarm (1 manager, 2 workers, sim ex
   });
 
   it('shoal service create without --detach shows progress, verifies, and exits 0', async () => {
-    const r = await ok('service', 'create', '--name', 'web', '--replicas', '4', 'sim/app:1');
+    // sim/app:1 is in no registry: --no-resolve-image, or the CLI warns that it could not pin it.
+    const r = await ok('service', 'create', '--name', 'web', '--replicas', '4', '--no-resolve-image', 'sim/app:1');
     const out = lines(r.stdout);
     assert.match(out[0] ?? '', ID, explain(r, 'the first line is the service ID'));
     webId = out[0]!;
@@ -118,6 +119,13 @@ describe('the shoal CLI drives services on a swarm (1 manager, 2 workers, sim ex
     // Off a terminal: no cursor movement, no progress bars.
     assert.doesNotMatch(r.stdout, /\x1b\[|\[=+>/, explain(r, 'plain lines'));
     assert.equal(r.stderr, '', explain(r, 'nothing on stderr'));
+  });
+
+  it('an image no registry can be asked about is created unpinned, with docker\'s warning', async () => {
+    const r = await ok('service', 'create', '--detach', '--name', 'unpinned', 'sim/nowhere:1');
+    assert.match(r.stderr, /^image sim\/nowhere:1 could not be accessed on a registry to record\nits digest\. Each node will access sim\/nowhere:1 independently,/, explain(r, 'the warning'));
+    assert.equal((await apiService('unpinned')).Spec.TaskTemplate.ContainerSpec?.Image, 'sim/nowhere:1');
+    assert.equal((await run('service', 'rm', 'unpinned')).trim(), 'unpinned');
   });
 
   it('shoal service ls: docker\'s columns, web replicated 4/4', async () => {

@@ -37,6 +37,16 @@ export function registryAuthHeader(headers: Record<string, string | string[] | u
   return value !== undefined && value.trim() !== '' ? value.trim() : undefined;
 }
 
+/**
+ * dockerd pins a service's image to a digest itself only for clients older
+ * than API 1.30; newer ones (the docker and shoal CLIs) ask GET
+ * /distribution/{name}/json first and send the pinned image, unless the user
+ * said --no-resolve-image.
+ */
+export function queryRegistry(originalUrl: string): boolean {
+  return compareApiVersions(requestApiVersion(originalUrl), '1.30') < 0;
+}
+
 /** dockerd: which spec's credentials an update without X-Registry-Auth keeps. */
 export function parseRegistryAuthFrom(raw: string | undefined): 'spec' | 'previous-spec' {
   switch (raw ?? '') {
@@ -60,7 +70,10 @@ export function registerServiceRoutes(server: FastifyInstance, backend: ApiBacke
   });
 
   server.post<{ Body: ServiceSpec }>('/services/create', { schema: createServiceSchema }, async (request, reply) => {
-    const created = await backend.createService(request.body, { registryAuth: registryAuthHeader(request.headers) });
+    const created = await backend.createService(request.body, {
+      registryAuth: registryAuthHeader(request.headers),
+      queryRegistry: queryRegistry(request.originalUrl),
+    });
     return reply.code(201).send(created);
   });
 
@@ -83,6 +96,7 @@ export function registerServiceRoutes(server: FastifyInstance, backend: ApiBacke
         rollback,
         registryAuth: registryAuthHeader(request.headers),
         registryAuthFrom,
+        queryRegistry: queryRegistry(request.originalUrl),
       });
     },
   );

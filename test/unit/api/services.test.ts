@@ -184,7 +184,7 @@ test('POST /services/{id}/update: version and rollback reach the backend; the an
   const res = await postJson(h.server, '/v1.47/services/web/update?version=30', next);
   assert.equal(res.statusCode, 200, res.body);
   assert.deepEqual(res.json(), { Warnings: [] });
-  assert.deepEqual(h.backend.callsTo('updateService')[0]?.args, ['web', 30, next, { rollback: false, registryAuth: undefined, registryAuthFrom: 'spec' }]);
+  assert.deepEqual(h.backend.callsTo('updateService')[0]?.args, ['web', 30, next, { rollback: false, registryAuth: undefined, registryAuthFrom: 'spec', queryRegistry: false }]);
   const back = await h.server.inject({
     method: 'POST',
     url: '/services/aaa111/update?version=31&rollback=previous&registryAuthFrom=previous-spec',
@@ -192,7 +192,7 @@ test('POST /services/{id}/update: version and rollback reach the backend; the an
     payload: JSON.stringify(next),
   });
   assert.equal(back.statusCode, 200, back.body);
-  assert.deepEqual(h.backend.callsTo('updateService')[1]?.args.at(-1), { rollback: true, registryAuth: 'eyJ1c2VybmFtZSI6ImEifQ', registryAuthFrom: 'previous-spec' });
+  assert.deepEqual(h.backend.callsTo('updateService')[1]?.args.at(-1), { rollback: true, registryAuth: 'eyJ1c2VybmFtZSI6ImEifQ', registryAuthFrom: 'previous-spec', queryRegistry: false });
   const bad = await postJson(h.server, '/services/aaa111/update?version=31&registryAuthFrom=nope', next);
   assert.equal(bad.statusCode, 400);
   assert.match(bad.json().message, /invalid registryAuthFrom nope/);
