@@ -39,7 +39,12 @@ export function registerDemo(program: Command): void {
     .addOption(new Option('--workers <n>', 'number of worker daemons').argParser(positiveInt).default(2))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--keep', 'keep the data roots and logs afterwards', false)
-    .action(async (opts: { managers: number; workers: number; format: 'text' | 'json'; keep: boolean }, cmd: Command) => {
+    .addOption(
+      new Option('--executor <kind>', 'oci: real runc containers from an image in a registry on loopback (needs root, runc, docker-registry, busybox-static); sim: the simulated runtime; auto: oci when it can run')
+        .choices(['auto', 'oci', 'sim'])
+        .default('auto'),
+    )
+    .action(async (opts: { managers: number; workers: number; format: 'text' | 'json'; keep: boolean; executor: 'auto' | 'oci' | 'sim' }, cmd: Command) => {
       const { logLevel } = getGlobalOptions(cmd);
       await runSwarmDemo({ ...opts, logLevel: logLevel ?? 'info' });
     });

@@ -1,10 +1,13 @@
 // `shoal demo swarm`: a real swarm on this machine. Daemon processes on
-// loopback, each with its own data root and the simulated executor, form a
-// swarm of managers and workers over libp2p and run a replicated service;
-// then the leader is killed with SIGKILL, the others elect a new one, keep
-// the service running and take a scale-up, and the killed manager restarts
-// on its data root and rejoins.
-import { spawn, type ChildProcess } from 'node:child_process';
+// loopback, each with its own data root, form a swarm of managers and
+// workers over libp2p and run a replicated service of real runc containers
+// (an image built from busybox-static, pushed to Debian's docker-registry on
+// loopback), or on the simulated executor where containers cannot run; then
+// the leader is killed with SIGKILL, the others elect a new one, keep the
+// service running and take a scale-up, and the killed manager restarts on its
+// data root and rejoins.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +17,9 @@ import type { Node, Service, Swarm, Task } from '../shared/model/index.js';
 import { formatServiceTable } from './format/service.js';
 import { formatNodeTable } from './format/node.js';
 import { DaemonClient } from './http-client.js';
+import { BUSYBOX, buildTestImage } from '../test/fixtures/images.js';
+import { REGISTRY_BINARY, startRegistry, type RegistryFixture } from '../test/fixtures/registry.js';
+import { cleanupRuntime, RUNC, runcContainers } from '../test/fixtures/runtime.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
@@ -23,6 +29,24 @@ export interface SwarmDemoOptions {
   format: 'text' | 'json';
   keep: boolean;
   logLevel: string;
+  executor: 'auto' | 'oci' | 'sim';
+}
+
+/** Why real containers cannot run here, or undefined when they can. */
+function ociMissing(): string | undefined {
+  if (process.getuid?.() !== 0) return 'not root';
+  for (const [file, pkg] of [[RUNC, 'runc'], [REGISTRY_BINARY, 'docker-registry'], [BUSYBOX, 'busybox-static']] as const) {
+    if (!existsSync(file)) return `${file} missing (apt-get install ${pkg})`;
+  }
+  return undefined;
+}
+
+function shoalCli(socket: string, args: string[]): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, '-H', `unix://${socket}`, ...args], { env: { ...process.env, SHOAL_LOG_LEVEL: 'warn' }, timeout: 30_000 }, (_err, stdout, stderr) =>
+      resolve(`${stdout}${stderr}`),
+    );
+  });
 }
 
 interface DemoDaemon {
@@ -65,10 +89,15 @@ export async function runSwarmDemo(o: SwarmDemoOptions): Promise<void> {
   const say = (s: string): void => {
     if (o.format === 'text') process.stdout.write(`${s}\n`);
   };
+  const missing = o.executor === 'sim' ? 'sim chosen' : ociMissing();
+  if (missing !== undefined && o.executor === 'oci') throw new Error(`demo: real containers cannot run here: ${missing}; run setup.sh as root, or use --executor sim`);
+  const executor = missing === undefined ? 'oci' : 'sim';
+  if (executor === 'sim' && o.executor === 'auto') say(`(Real containers cannot run here: ${missing}. The demo uses the simulated executor.)`);
   const daemons: DemoDaemon[] = [];
+  let registry: RegistryFixture | undefined;
   const start = async (d: DemoDaemon): Promise<void> => {
     const log = await open(join(root, `${d.name}.log`), 'a');
-    d.child = spawn(process.execPath, [MAIN, 'daemon', '--executor', 'sim', '--data-root', d.dataRoot, '-H', `unix://${d.socket}`, '--log-level', o.logLevel], {
+    d.child = spawn(process.execPath, [MAIN, 'daemon', '--executor', executor, '--data-root', d.dataRoot, '-H', `unix://${d.socket}`, '--log-level', o.logLevel], {
       stdio: ['ignore', log.fd, log.fd],
     });
     // The child has its own copy of the descriptor.
@@ -107,12 +136,21 @@ export async function runSwarmDemo(o: SwarmDemoOptions): Promise<void> {
     });
     say(`\n$ shoal node ls    (on ${first.name})\n${formatNodeTable(nodes, await selfId(first))}`);
 
-    // A service on the simulated runtime (see worker/README.md): the leader's loops
-    // create, place and start its tasks on the workers (and managers, which are not drained).
+    // The leader's loops create, place and start the service's tasks on the
+    // workers (and managers, which are not drained).
     const replicas = 3 * daemons.length;
+    let containerSpec: Record<string, unknown> = { Image: 'sim/web:1', Env: ['SHOAL_SIM_START_MS=100'] };
+    if (executor === 'oci') {
+      registry = await startRegistry();
+      const image = await buildTestImage({ registry: registry.host, repository: 'demo/web', tags: ['1'], variant: 'app' });
+      // What `shoal service create` does: pin the tag to the digest the registry names, so every node runs the same image.
+      const dist = (await first.client.get(`/distribution/${image.ref}/json`)) as { Descriptor: { digest: string } };
+      containerSpec = { Image: `${image.ref}@${dist.Descriptor.digest}`, StopGracePeriod: 2e9 };
+      say(`\nBuilt ${image.ref} from busybox-static (3 layers) and pushed it to a registry on loopback.`);
+    }
     const created = (await first.client.post('/services/create', {
       Name: 'web',
-      TaskTemplate: { ContainerSpec: { Image: 'sim/web:1', Env: ['SHOAL_SIM_START_MS=100'] } },
+      TaskTemplate: { ContainerSpec: containerSpec, ...(executor === 'oci' ? { Resources: { Limits: { MemoryBytes: 32 * 1024 * 1024 } } } : {}) },
       Mode: { Replicated: { Replicas: replicas } },
     })) as { ID: string };
     const runningTasks = async (d: DemoDaemon): Promise<Task[]> =>
@@ -125,6 +163,13 @@ export async function runSwarmDemo(o: SwarmDemoOptions): Promise<void> {
     summary['service_converge_ms'] = Date.now() - createdAt;
     say(`\nCreated service web with ${replicas} replicas: all running after ${summary['service_converge_ms']} ms.`);
     say(`$ shoal service ls    (on ${first.name})\n${await servicesTable(first)}`);
+    if (executor === 'oci') {
+      const perNode = await Promise.all(daemons.map(async (d) => `${d.name} ${(await runcContainers(d.dataRoot)).filter((c) => c.status === 'running').length}`));
+      summary['containers'] = replicas;
+      say(`runc containers running per node: ${perNode.join(', ')}`);
+      const logs = (await shoalCli(first.socket, ['service', 'logs', 'web'])).split('\n').filter((l) => l.includes('hello from')).slice(0, 4);
+      say(`$ shoal service logs web | grep hello    (the first lines: each container has its own hostname)\n${logs.join('\n')}`);
+    }
 
     const managers = daemons.filter((d) => d.name.startsWith('manager'));
     const leaderNode = nodes.find((n) => n.ManagerStatus?.Leader)!;
@@ -186,6 +231,9 @@ export async function runSwarmDemo(o: SwarmDemoOptions): Promise<void> {
       daemons.map((d) => (d.child && d.child.exitCode === null ? new Promise((r) => d.child!.once('exit', r)) : undefined)),
     );
     await Promise.all(daemons.map((d) => d.client.close()));
+    // Containers outlive their daemons on purpose; the demo is over, so they go too.
+    if (executor === 'oci') await Promise.all(daemons.map((d) => cleanupRuntime(d.dataRoot)));
+    await registry?.stop();
     if (!o.keep) await rm(root, { recursive: true, force: true });
   }
 }

@@ -138,13 +138,14 @@ describe('node sessions with the dispatcher (real daemons, sim executor)', { tim
     await eventually(async () => (await w2.ok<Info>('GET', '/info')).Swarm.LocalNodeState === 'inactive', 'w2 leaves the swarm', 20_000);
   });
 
-  it('--executor takes sim or oci; oci warns that it is not available yet; anything else is refused', async () => {
+  it('--executor takes sim or oci (the default); anything else is refused', async () => {
     const bad = spawnSync(process.execPath, [MAIN, 'daemon', '--data-root', join(c.root, 'bogus'), '--executor', 'runc'], { encoding: 'utf8', timeout: 30_000 });
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /unknown executor "runc"; use --executor oci or --executor sim/);
     const oci = new DaemonProcess('oci', join(c.root, 'oci'), await freePort());
     c.daemons.set('oci', oci);
     await oci.start();
-    await eventually(async () => /executor oci is not available yet; run the daemon with --executor sim/.test(await oci.logs()), 'the oci warning');
+    const ready = await eventually(async () => (await oci.logLines()).find((l) => l['msg'] === 'shoal daemon ready'), 'the daemon ready');
+    assert.equal(ready['executor'], 'oci');
   });
 });

@@ -272,3 +272,54 @@ test('tasks: filters through the indexes, _up-to-date against the service spec, 
   assert.equal((await r.control.inspectTask('web.2.svc1-t2')).ID, 'svc1-t2');
   assert.equal(((await r.control.inspectTask('svc2')) as unknown as { Internal?: unknown }).Internal, undefined);
 });
+
+test('registry credentials: kept with the spec for the workers, never shown; an update without them keeps the current ones', async () => {
+  const r = rig();
+  const { ID } = await r.control.createService(web, { registryAuth: 'Y3JlZHM' });
+  assert.deepEqual(record(r, ID).Spec.TaskTemplate.ContainerSpec?.PullOptions, { RegistryAuth: 'Y3JlZHM' });
+  const shown = await r.control.inspectService(ID, { insertDefaults: false });
+  assert.equal(shown.Spec.TaskTemplate.ContainerSpec?.PullOptions, undefined, 'the API never returns credentials');
+  assert.equal(JSON.stringify(await r.control.listServices({ status: false })).includes('Y3JlZHM'), false);
+
+  // The CLI sends back the spec it read (without credentials): the stored ones stay.
+  await r.control.updateService(ID, record(r, ID).Version.Index, { ...shown.Spec, Labels: { a: 'b' } }, { rollback: false });
+  assert.deepEqual(record(r, ID).Spec.TaskTemplate.ContainerSpec?.PullOptions, { RegistryAuth: 'Y3JlZHM' });
+  assert.equal(record(r, ID).PreviousSpec?.TaskTemplate.ContainerSpec?.PullOptions?.RegistryAuth, 'Y3JlZHM');
+  // New credentials replace them; registryAuthFrom=previous-spec takes the previous spec's.
+  await r.control.updateService(ID, record(r, ID).Version.Index, shown.Spec, { rollback: false, registryAuth: 'bmV3' });
+  assert.equal(record(r, ID).Spec.TaskTemplate.ContainerSpec?.PullOptions?.RegistryAuth, 'bmV3');
+  await r.control.updateService(ID, record(r, ID).Version.Index, shown.Spec, { rollback: false, registryAuthFrom: 'previous-spec' });
+  assert.equal(record(r, ID).Spec.TaskTemplate.ContainerSpec?.PullOptions?.RegistryAuth, 'Y3JlZHM');
+});
+
+test('image pinning for clients older than API 1.30: the tag becomes tag@digest; an unreachable registry leaves it with docker\'s warning', async () => {
+  const memory = new MemoryStore();
+  const clock = new ManualClock(T0);
+  const store = new ReplicatedStore(memory, new FakeProposer([memory]), clock);
+  const asked: Array<[string, string | undefined]> = [];
+  const pinner = async (image: string, auth: string | undefined): Promise<string | undefined> => {
+    asked.push([image, auth]);
+    return image.startsWith('127.0.0.1:5000/') ? `${image}@sha256:${'a'.repeat(64)}` : undefined;
+  };
+  let n = 0;
+  const control = new ServiceControl(store, clock, () => `svc${++n}`, () => 0, pinner);
+  const spec = (image: string, name: string): ServiceSpec => ({ Name: name, TaskTemplate: { ContainerSpec: { Image: image } }, Mode: { Replicated: { Replicas: 1 } } });
+
+  const pinned = await control.createService(spec('127.0.0.1:5000/web:1', 'a'), { queryRegistry: true, registryAuth: 'e30' });
+  assert.deepEqual(pinned.Warnings, []);
+  assert.equal(memory.get('services', pinned.ID)?.Spec.TaskTemplate.ContainerSpec?.Image, `127.0.0.1:5000/web:1@sha256:${'a'.repeat(64)}`);
+  assert.deepEqual(asked, [['127.0.0.1:5000/web:1', 'e30']], 'asked once, with the credentials sent');
+
+  const unpinned = await control.createService(spec('nowhere/web:1', 'b'), { queryRegistry: true });
+  assert.equal(memory.get('services', unpinned.ID)?.Spec.TaskTemplate.ContainerSpec?.Image, 'nowhere/web:1');
+  assert.match(unpinned.Warnings[0] ?? '', /^image nowhere\/web:1 could not be accessed on a registry to record\nits digest\./);
+
+  // Newer clients pin through GET /distribution themselves (or chose --no-resolve-image): left alone.
+  asked.length = 0;
+  const modern = await control.createService(spec('127.0.0.1:5000/web:2', 'c'));
+  assert.equal(memory.get('services', modern.ID)?.Spec.TaskTemplate.ContainerSpec?.Image, '127.0.0.1:5000/web:2');
+  assert.deepEqual(asked, []);
+  // An image already pinned is never asked about.
+  await control.createService(spec(`127.0.0.1:5000/web:3@sha256:${'b'.repeat(64)}`, 'd'), { queryRegistry: true });
+  assert.deepEqual(asked, []);
+});

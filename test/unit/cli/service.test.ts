@@ -35,6 +35,9 @@ function task(slot: number, over: Partial<Task> = {}): Task {
   };
 }
 
+const DIGEST1 = `sha256:${'1'.repeat(64)}`;
+const DIGEST2 = `sha256:${'2'.repeat(64)}`;
+
 async function startDaemon(t: { after(fn: () => Promise<void>): void }, routes: Record<string, Route> = {}): Promise<FakeDaemon> {
   const svc = service();
   const daemon = await FakeDaemon.start({
@@ -46,6 +49,9 @@ async function startDaemon(t: { after(fn: () => Promise<void>): void }, routes: 
     'GET /tasks': { body: [task(1), task(2)] },
     'GET /nodes': { body: [node] },
     [`GET /nodes/${node.ID}`]: { body: node },
+    // What the registry says the tags name: the CLI pins the spec to it, as docker does.
+    'GET /distribution/nginx:1/json': { body: { Descriptor: { mediaType: 'application/vnd.oci.image.index.v1+json', digest: DIGEST1, size: 100 }, Platforms: [] } },
+    'GET /distribution/nginx:2/json': { body: { Descriptor: { mediaType: 'application/vnd.oci.image.index.v1+json', digest: DIGEST2, size: 100 }, Platforms: [] } },
     ...routes,
   });
   t.after(() => daemon.stop());
@@ -62,12 +68,12 @@ test('service create -d: the spec built from flags, the ID printed', async (t) =
   assert.equal(res.stderr, '');
   assert.equal(res.code, 0);
   assert.equal(res.stdout, 'svc1aaaaaaaaaaaaaaaaaaaaa\n');
-  assert.deepEqual(daemon.calls, ['POST /services/create']);
-  assert.deepEqual(daemon.requests[0]?.body, {
+  assert.deepEqual(daemon.calls, ['GET /distribution/nginx:1/json', 'POST /services/create']);
+  assert.deepEqual(daemon.requests[1]?.body, {
     Name: 'web',
     TaskTemplate: {
-      // Options after IMAGE belong to the command, as in docker.
-      ContainerSpec: { Image: 'nginx:1', Args: ['nginx', '-g', 'daemon off;'], Env: ['A=1'] },
+      // Options after IMAGE belong to the command, as in docker; the image pinned to the registry's digest.
+      ContainerSpec: { Image: `nginx:1@${DIGEST1}`, Args: ['nginx', '-g', 'daemon off;'], Env: ['A=1'] },
       Placement: { Constraints: ['node.role==worker'] },
       Resources: { Reservations: { NanoCPUs: 0, MemoryBytes: 64 * 1024 * 1024 } },
     },
@@ -123,7 +129,7 @@ test('service update: flags change the spec read at its version; a paused update
   assert.deepEqual(update?.query, { version: '7' });
   assert.deepEqual(update?.body, {
     Name: 'web',
-    TaskTemplate: { ContainerSpec: { Image: 'nginx:2', Env: ['X=1'] }, ForceUpdate: 1 },
+    TaskTemplate: { ContainerSpec: { Image: `nginx:2@${DIGEST2}`, Env: ['X=1'] }, ForceUpdate: 1 },
     Mode: { Replicated: { Replicas: 2 } },
     UpdateConfig: { Monitor: 1e6 },
   });

@@ -200,6 +200,13 @@ describe('NodeImages over an image store and a fake registry', () => {
     assert.deepEqual(store.layerInfos(), []);
   });
 
+  it('without an image store (sim executor) the image calls are 501 but distributionInspect still works', async () => {
+    const noStore = new NodeImages(undefined, client);
+    await assert.rejects(noStore.listImages(), (err: unknown) => isShoalError(err) && err.status === 501 && /keeps no images/.test(err.message));
+    await assert.rejects(noStore.pullImage(`${reg.host}/team/old:1`, auth, () => undefined, never), (err: unknown) => isShoalError(err) && err.status === 501);
+    assert.equal((await noStore.distributionInspect(`${reg.host}/team/new:2`, auth)).Descriptor.digest, newImage.manifestDigest);
+  });
+
   it('distributionInspect asks the registry with the credentials given', async () => {
     const got = await images.distributionInspect(`${reg.host}/team/new:2`, auth);
     assert.deepEqual(got.Descriptor, { mediaType: MEDIA_TYPES.ociManifest, digest: newImage.manifestDigest, size: got.Descriptor.size });
