@@ -9,7 +9,7 @@
 // replicas.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, readlink, writeFile, mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -236,6 +236,7 @@ describe('services on real containers (runc, a loopback registry)', { timeout: 6
     const svc = await inspect(id);
     assert.equal(JSON.stringify(svc).includes(auth) || JSON.stringify(svc).includes('sesame'), false, 'credentials never shown by the API');
     await remove(id);
+    await rm(config, { recursive: true, force: true });
   });
 
   it('two workers each run their share of a 10-replica service', async () => {
