@@ -10,6 +10,7 @@ import { createContext, processIO, type CliIO, type CommandContext } from './com
 import { describeError } from './commands/errors.js';
 import { registerImage } from './commands/image.js';
 import { registerInfo } from './commands/info.js';
+import { registerNetwork } from './commands/network.js';
 import { registerNode } from './commands/node.js';
 import { registerService } from './commands/service.js';
 import { registerSwarm } from './commands/swarm.js';
@@ -36,6 +37,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerSwarm(program, ctx);
   registerNode(program, ctx);
   registerService(program, ctx);
+  registerNetwork(program, ctx);
   registerImage(program, ctx);
   registerInfo(program, ctx);
   registerVersion(program, ctx);

@@ -2,7 +2,8 @@
 // linearizable reads of the store, and writes as versioned transactions
 // (a stale Version.Index is rejected when the entry applies, on every replica).
 import { type Clock, SystemClock } from '../shared/clock.js';
-import { ConflictError, InvalidArgumentError, NotFoundError } from '../shared/errors.js';
+import { ConflictError, InvalidArgumentError, NotFoundError, ShoalError } from '../shared/errors.js';
+import { isTerminal, stateIndex } from '../shared/model/task-states.js';
 import { newObjectId } from '../shared/ids.js';
 import type {
   Node,
@@ -16,6 +17,9 @@ import type {
   Task,
   TaskRecord,
 } from '../shared/model/index.js';
+import type { Network, NetworkCreateRequest, NetworkRecord } from '../shared/model/index.js';
+import { endpointPortConflict, networkSpecFromRequest, newNetworkRecord, parseCidr, overlaps, publishesIngress, specNetworks, taskNetworks, toApiNetwork } from './allocator/index.js';
+import type { NetworkCreateResponse } from './api/backend.js';
 import type { CreateServiceOptions, ServiceCreateResponse, ServiceUpdateResponse, SwarmRotate, UpdateServiceOptions } from './api/backend.js';
 import { type FilterArgs, type ResolvedTaskRefs, TASK_KEYS, type TaskFacts, taskFilter } from './api/filters.js';
 import { randomServiceName } from './api/names.js';
@@ -29,7 +33,7 @@ import {
   rolledBackServiceRecord,
   updatedServiceRecord,
 } from './api/service-records.js';
-import { normalizeServiceSpec, validateServiceSpec, withServiceDefaults } from './api/service-spec.js';
+import { normalizeServiceSpec, validateServiceSpec, withResolvedNetworks, withServiceDefaults } from './api/service-spec.js';
 import { serviceStatus } from './api/service-status.js';
 import { toApiService, toApiTask } from './api/service-view.js';
 import type { Manager } from './manager.js';
@@ -43,6 +47,7 @@ import { resolveNode, toApiNode, toApiSwarm } from './views.js';
 
 export class ClusterControl {
   private readonly services: ServiceControl;
+  private readonly networks: NetworkControl;
 
   constructor(
     private readonly m: Manager,
@@ -50,6 +55,7 @@ export class ClusterControl {
     pinImage?: ImagePinner,
   ) {
     this.services = new ServiceControl(m.store, clock, undefined, undefined, pinImage);
+    this.networks = new NetworkControl(m.store);
   }
 
   async inspectSwarm(): Promise<Swarm> {
@@ -143,6 +149,22 @@ export class ClusterControl {
     return this.services.inspectTask(ref);
   }
 
+  createNetwork(req: NetworkCreateRequest): Promise<NetworkCreateResponse> {
+    return this.networks.createNetwork(req);
+  }
+
+  listNetworks(): Promise<Network[]> {
+    return this.networks.listNetworks();
+  }
+
+  inspectNetwork(ref: string): Promise<Network> {
+    return this.networks.inspectNetwork(ref);
+  }
+
+  removeNetwork(ref: string): Promise<void> {
+    return this.networks.removeNetwork(ref);
+  }
+
   /** Counts for GET /info's Swarm section. */
   counts(): { nodes: number; managers: number } {
     const nodes = this.m.nodes();
@@ -202,15 +224,15 @@ export class ServiceControl {
   }
 
   async createService(raw: ServiceSpec, opts: CreateServiceOptions = {}): Promise<ServiceCreateResponse> {
-    const spec = normalizeServiceSpec(raw);
-    const services = await this.read((v) => v.list('services'));
+    const { services, networks } = await this.read((v) => ({ services: v.list('services'), networks: v.list('networks') }));
+    const spec = withResolvedNetworks(normalizeServiceSpec(raw), networks);
     if (!spec.Name) spec.Name = this.unusedName(services);
     validateServiceSpec(spec);
     setRegistryAuth(spec, opts.registryAuth);
     const warnings = opts.queryRegistry === true ? await this.pin(spec) : [];
     const clash = services.find((s) => s.Spec.Name === spec.Name);
     if (clash) throw nameConflict(spec.Name, clash.ID);
-    const ports = portConflict(spec, undefined, services);
+    const ports = portConflict(spec, undefined, services) ?? endpointPortConflict(spec, undefined, services);
     if (ports !== undefined) throw new InvalidArgumentError(ports);
     const record = newServiceRecord(this.newId(), spec, this.now());
     try {
@@ -264,17 +286,21 @@ export class ServiceControl {
   }
 
   async updateService(ref: string, version: number, raw: ServiceSpec, opts: UpdateServiceOptions): Promise<ServiceUpdateResponse> {
-    const { current, services } = await this.read((v) => ({ current: resolveService(v, ref), services: v.list('services') }));
+    const { current, services, networks } = await this.read((v) => ({
+      current: resolveService(v, ref),
+      services: v.list('services'),
+      networks: v.list('networks'),
+    }));
     let next: Draft<ServiceRecord>;
     let warnings: string[] = [];
     if (opts.rollback) {
       // Docker ignores the body of a rollback (the docker CLI sends the current spec).
       next = rolledBackServiceRecord(current, this.now());
     } else {
-      const spec = normalizeServiceSpec(raw);
+      const spec = withResolvedNetworks(normalizeServiceSpec(raw), networks);
       validateServiceSpec(spec);
       checkUpdateAllowed(current, spec);
-      const ports = portConflict(spec, current.ID, services);
+      const ports = portConflict(spec, current.ID, services) ?? endpointPortConflict(spec, current.ID, services);
       if (ports !== undefined) throw new InvalidArgumentError(ports);
       const keep = opts.registryAuthFrom === 'previous-spec' ? current.PreviousSpec : current.Spec;
       setRegistryAuth(spec, opts.registryAuth ?? keep?.TaskTemplate.ContainerSpec?.PullOptions?.RegistryAuth);
@@ -406,4 +432,106 @@ function candidateTasks(v: StoreView, refs: ResolvedTaskRefs): TaskRecord[] {
   else if (refs.nodeIds !== undefined) out = [...refs.nodeIds].flatMap((id) => v.find('tasks', 'node', id));
   else return v.list('tasks');
   return out.sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
+}
+
+// --- networks -------------------------------------------------------------------
+
+/** Networks by ID, name, ID prefix (dockerd's order). */
+const NETWORK_KEYS = { id: (n: NetworkRecord) => n.ID, names: (n: NetworkRecord) => [n.Spec.Name] };
+
+/**
+ * The network operations of the API: create (the allocator gives the
+ * network its subnet and VXLAN id on the leader shortly after), list,
+ * inspect and remove, refused while something uses the network, in
+ * swarmkit's words.
+ */
+export class NetworkControl {
+  constructor(
+    private readonly store: ReplicatedStore,
+    private readonly newId: () => string = () => newObjectId(),
+  ) {}
+
+  private read<T>(fn: (view: StoreView) => T): Promise<T> {
+    return this.store.readLinearizable(fn);
+  }
+
+  async createNetwork(req: NetworkCreateRequest): Promise<NetworkCreateResponse> {
+    const spec = networkSpecFromRequest(req);
+    const networks = await this.read((v) => v.list('networks'));
+    const clash = networks.find((n) => n.Spec.Name === spec.Name);
+    if (clash) throw networkNameConflict(spec.Name);
+    const ingress = networks.find((n) => n.Spec.Ingress);
+    if (spec.Ingress && ingress) {
+      throw new ConflictError(`ingress network (${ingress.ID}) is already present; remove it first to create another (docker network rm ${ingress.Spec.Name})`);
+    }
+    const subnet = spec.IPAM.Config[0]?.Subnet;
+    const wanted = subnet === undefined ? undefined : parseCidr(subnet);
+    if (wanted) {
+      for (const n of networks) {
+        const theirs = n.Internal.Allocation?.Subnet ?? n.Spec.IPAM.Config[0]?.Subnet;
+        const c = theirs === undefined ? undefined : parseCidr(theirs);
+        if (c && overlaps(c, wanted)) {
+          // libnetwork's words (a Forbidden error in dockerd).
+          throw new ShoalError('pool_overlap', `Pool overlaps with other one on this address space: ${subnet} overlaps with ${theirs} of network ${n.Spec.Name}; pick another --subnet`, 403);
+        }
+      }
+    }
+    const record = newNetworkRecord(this.newId(), spec);
+    try {
+      await this.store.update((t) => t.networks.create(record));
+    } catch (err) {
+      if (isConflict(err) && String((err as Error).message).includes('Spec.Name')) throw networkNameConflict(spec.Name);
+      throw err;
+    }
+    return { Id: record.ID, Warning: '' };
+  }
+
+  async listNetworks(): Promise<Network[]> {
+    return this.read((v) => v.list('networks').map(toApiNetwork));
+  }
+
+  async inspectNetwork(ref: string): Promise<Network> {
+    return this.read((v) => toApiNetwork(resolveRef(v.list('networks'), ref, 'network', NETWORK_KEYS)));
+  }
+
+  async removeNetwork(ref: string): Promise<void> {
+    const { network, version } = await this.read((v) => {
+      const n = resolveRef(v.list('networks'), ref, 'network', NETWORK_KEYS);
+      const users = v.list('services');
+      if (n.Spec.Ingress) {
+        const user = users.find((s) => publishesIngress(s.Spec));
+        if (user) {
+          throw new InvalidArgumentError(
+            `ingress network cannot be removed because service ${user.ID} depends on it (remove the service, or its published ports, first)`,
+          );
+        }
+      } else {
+        const user = users.find((s) => specNetworks(s.Spec).some((a) => a.Target === n.ID || a.Target === n.Spec.Name));
+        if (user) {
+          throw new InvalidArgumentError(
+            `network ${n.ID} is in use by service ${user.ID} (remove the service, or detach it with "docker service update --network-rm ${n.Spec.Name} ${user.Spec.Name ?? user.ID}", first)`,
+          );
+        }
+        const task = v.list('tasks').find(
+          (t) =>
+            !isTerminal(t.Status.State) &&
+            stateIndex(t.DesiredState) <= stateIndex('running') &&
+            (taskNetworks(t.Spec).some((a) => a.Target === n.ID) || (t.NetworksAttachments ?? []).some((a) => a.Network.ID === n.ID)),
+        );
+        if (task) throw new InvalidArgumentError(`network ${n.ID} is in use by task ${task.ID} (wait for it to stop, then retry)`);
+      }
+      return { network: n, version: n.Version.Index };
+    });
+    try {
+      await this.store.update((t) => t.networks.delete(network.ID, version));
+    } catch (err) {
+      if (isConflict(err)) throw new ConflictError(`network ${network.Spec.Name} changed while it was being removed; retry`);
+      throw err;
+    }
+  }
+}
+
+function networkNameConflict(name: string): ConflictError {
+  // dockerd's words, which scripts match on.
+  return new ConflictError(`network with name ${name} already exists (choose another name, or remove it first with "docker network rm ${name}")`);
 }

@@ -14,6 +14,7 @@ import {
   parseEnv,
   parseMemory,
   parsePlacementPref,
+  parsePublish,
   parsePositiveDuration,
   parseRatio,
   shellWords,
@@ -24,6 +25,7 @@ import {
 import { parseDuration } from '../format/units.js';
 import { DaemonError } from '../http-client.js';
 import { ClusterApi } from './api.js';
+import { NetworkApi } from './network.js';
 import { asOptionParser, collect, formatOption, integer, nonNegativeInt, PreformattedError, printJson, processIO, type CliIO, type CommandContext } from './context.js';
 import { describeError } from './errors.js';
 import { digestWarning } from '../../manager/control.js';
@@ -88,7 +90,8 @@ function addServiceFlags(cmd: Command): Command {
     .addOption(new Option('--health-start-period <duration>', 'start period for the container to initialize before counting retries (ms|s|m|h)').argParser(positiveDuration))
     .option('--no-healthcheck', 'disable any container-specified HEALTHCHECK')
     .option('--stop-signal <signal>', 'signal to stop the container')
-    .addOption(new Option('--stop-grace-period <duration>', 'time to wait before force killing a container (ns|us|ms|s|m|h) (default 10s)').argParser(duration));
+    .addOption(new Option('--stop-grace-period <duration>', 'time to wait before force killing a container (ns|us|ms|s|m|h) (default 10s)').argParser(duration))
+    .addOption(new Option('--endpoint-mode <mode>', 'endpoint mode (default "vip")').choices(['vip', 'dnsrr']));
 }
 
 /** The spec flags apart from -d and -q; --no-healthcheck as noHealthcheck (commander defaults healthcheck to true). */
@@ -136,6 +139,19 @@ async function pinImage(api: ServiceApi, io: CliIO, spec: ServiceSpec): Promise<
   } catch {
     io.err(digestWarning(c.Image));
   }
+}
+
+/** The IDs of networks named on --network-rm, as docker looks them up (a network that is gone is matched by the name given). */
+async function networkIds(api: NetworkApi, refs: readonly string[]): Promise<Array<{ ref: string; id?: string }>> {
+  const out: Array<{ ref: string; id?: string }> = [];
+  for (const ref of refs) {
+    try {
+      out.push({ ref, id: (await api.inspect(ref)).Id });
+    } catch {
+      out.push({ ref });
+    }
+  }
+  return out;
 }
 
 function printWarnings(io: CliIO, warnings: readonly string[] | null | undefined): void {
@@ -207,7 +223,9 @@ export function registerService(program: Command, ctx: CommandContext): void {
       .addOption(new Option('-l, --label <key=value>', 'service labels (repeatable)').argParser(collect))
       .addOption(new Option('--container-label <key=value>', 'container labels (repeatable)').argParser(collect))
       .addOption(new Option('--constraint <expr>', 'placement constraints, e.g. node.labels.zone==eu (repeatable)').argParser(collect))
-      .addOption(new Option('--placement-pref <pref>', 'placement preference, e.g. spread=node.labels.zone (repeatable)').argParser(list(parsePlacementPref))),
+      .addOption(new Option('--placement-pref <pref>', 'placement preference, e.g. spread=node.labels.zone (repeatable)').argParser(list(parsePlacementPref)))
+      .addOption(new Option('--network <network>', 'network attachments, by name or ID (repeatable)').argParser(collect))
+      .addOption(new Option('-p, --publish <port>', 'publish a port as a node port, e.g. 8080:80, 8080:80/udp or published=8080,target=80,mode=host (repeatable)').argParser(list(parsePublish))),
   ).action(async (image: string, args: string[], raw: RawServiceOpts & CreateFlags, cmd: Command) => {
     const spec = flagError(() => buildCreateSpec(image, args, specFlags(raw)));
     const api = new ServiceApi(ctx.client(cmd));
@@ -368,10 +386,15 @@ export function registerService(program: Command, ctx: CommandContext): void {
       .addOption(new Option('--constraint-rm <expr>', 'remove a constraint (repeatable)').argParser(collect))
       .addOption(new Option('--placement-pref-add <pref>', 'add a placement preference (repeatable)').argParser(list(parsePlacementPref)))
       .addOption(new Option('--placement-pref-rm <pref>', 'remove a placement preference (repeatable)').argParser(list(parsePlacementPref)))
+      .addOption(new Option('--network-add <network>', 'add a network (repeatable)').argParser(collect))
+      .addOption(new Option('--network-rm <network>', 'remove a network (repeatable)').argParser(collect))
+      .addOption(new Option('--publish-add <port>', 'add or update a published port (repeatable)').argParser(list(parsePublish)))
+      .addOption(new Option('--publish-rm <port>', 'remove a published port by its target port (repeatable)').argParser(list(parsePublish)))
       .option('--force', 'force update even if no changes require it')
       .option('--rollback', 'rollback to previous specification'),
-  ).action(async (ref: string, raw: RawServiceOpts & UpdateFlags & { rollback?: boolean }, cmd: Command) => {
-    const { rollback, ...flags } = specFlags(raw);
+  ).action(async (ref: string, raw: RawServiceOpts & Omit<UpdateFlags, 'networkRm'> & { networkRm?: string[]; rollback?: boolean }, cmd: Command) => {
+    const { rollback, networkRm: rmRefs, ...rest } = specFlags(raw);
+    const flags: UpdateFlags = { ...rest, ...(rmRefs !== undefined ? { networkRm: await networkIds(new NetworkApi(ctx.client(cmd)), rmRefs) } : {}) };
     if (rollback && Object.values(flags).some((v) => v !== undefined)) {
       throw new ShoalError('invalid_argument', 'other flags may not be combined with --rollback', 400);
     }

@@ -56,6 +56,9 @@ import { ClusterControl } from '../../manager/control.js';
 import { DEFAULT_HEARTBEAT_MS, Manager, type ManagerOptions } from '../../manager/manager.js';
 import { newNodeRecord } from '../../manager/membership/admission.js';
 import { newClusterRecord } from '../../manager/membership/cluster-record.js';
+import { newIngressNetworkRecord } from '../../manager/allocator/index.js';
+import type { NetworkCreateResponse } from '../../manager/api/backend.js';
+import type { Network, NetworkCreateRequest } from '../../shared/model/index.js';
 import { verifyNonce } from '../../manager/membership/cluster-key.js';
 import { fingerprintOf, parseToken } from '../../manager/membership/tokens.js';
 import { toClusterInfo } from '../../manager/views.js';
@@ -554,6 +557,8 @@ export class Daemon implements ApiBackend {
         await m.store.update((tx) => {
           tx.create('cluster', cluster);
           tx.create('nodes', node);
+          // The routing mesh's network exists from the start, as in Docker; the allocator gives it 10.0.0.0/24 and VXLAN id 4096.
+          tx.create('networks', newIngressNetworkRecord(newObjectId()));
         });
         await this.persist();
       } catch (err) {
@@ -730,6 +735,25 @@ export class Daemon implements ApiBackend {
   inspectTask(idOrName: string): Promise<Task> {
     return this.requireControl().inspectTask(idOrName);
   }
+
+  // --- ApiBackend: networks (delegated like the service methods) ----------------------
+
+  createNetwork(req: NetworkCreateRequest): Promise<NetworkCreateResponse> {
+    return this.requireControl().createNetwork(req);
+  }
+
+  listNetworks(): Promise<Network[]> {
+    return this.requireControl().listNetworks();
+  }
+
+  inspectNetwork(idOrName: string): Promise<Network> {
+    return this.requireControl().inspectNetwork(idOrName);
+  }
+
+  removeNetwork(idOrName: string): Promise<void> {
+    return this.requireControl().removeNetwork(idOrName);
+  }
+  // --- end of networks -------------------------------------------------------------
 }
 
 async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {

@@ -6,7 +6,17 @@
 // once"). Pure functions; flag values arrive already parsed (see the parsers
 // at the bottom, used as commander argParsers).
 
-import type { HealthConfig, Labels, PlacementPreference, ServiceMode, ServiceSpec, TaskSpec, UpdateConfig } from '../../shared/model/index.js';
+import type {
+  EndpointPortConfig,
+  EndpointSpec,
+  HealthConfig,
+  Labels,
+  PlacementPreference,
+  ServiceMode,
+  ServiceSpec,
+  TaskSpec,
+  UpdateConfig,
+} from '../../shared/model/index.js';
 import { parseDuration } from './units.js';
 
 const SECOND = 1e9;
@@ -44,6 +54,7 @@ export interface ServiceFlags {
   noHealthcheck?: boolean;
   stopSignal?: string;
   stopGracePeriod?: number;
+  endpointMode?: 'vip' | 'dnsrr';
 }
 
 export interface CreateFlags extends ServiceFlags {
@@ -54,6 +65,9 @@ export interface CreateFlags extends ServiceFlags {
   containerLabel?: string[];
   constraint?: string[];
   placementPref?: PlacementPreference[];
+  /** --network: names or IDs (the manager resolves them). */
+  network?: string[];
+  publish?: EndpointPortConfig[];
 }
 
 export interface UpdateFlags extends ServiceFlags {
@@ -69,6 +83,11 @@ export interface UpdateFlags extends ServiceFlags {
   constraintRm?: string[];
   placementPrefAdd?: PlacementPreference[];
   placementPrefRm?: PlacementPreference[];
+  networkAdd?: string[];
+  /** Networks to detach: each as the user named it and, when the daemon knows it, its ID. */
+  networkRm?: Array<{ ref: string; id?: string }>;
+  publishAdd?: EndpointPortConfig[];
+  publishRm?: EndpointPortConfig[];
   force?: boolean;
 }
 
@@ -256,11 +275,17 @@ export function buildCreateSpec(image: string, args: readonly string[], f: Creat
   if (Object.keys(placement).length > 0) task.Placement = placement;
   applyResources(task, f);
   applyRestartPolicy(task, f);
+  if (f.network?.length) task.Networks = f.network.map((target) => ({ Target: target }));
+  const endpoint: EndpointSpec = {
+    ...(f.endpointMode ? { Mode: f.endpointMode } : {}),
+    ...(f.publish?.length ? { Ports: f.publish.map((p) => ({ ...p })) } : {}),
+  };
   const spec: ServiceSpec = {
     ...(f.name ? { Name: f.name } : {}),
     ...(f.label?.length ? { Labels: keyValues(f.label) } : {}),
     TaskTemplate: task,
     Mode: serviceMode(f),
+    ...(Object.keys(endpoint).length > 0 ? { EndpointSpec: endpoint } : {}),
   };
   updateConfigs(spec, f);
   return spec;
@@ -348,7 +373,112 @@ export function buildUpdateSpec(current: ServiceSpec, f: UpdateFlags): ServiceSp
   if (f.force) task.ForceUpdate = (task.ForceUpdate ?? 0) + 1;
   const health = updateHealth(c.HealthCheck, f);
   if (health) c.HealthCheck = health;
+  updateNetworks(spec, f);
+  updateEndpoint(spec, f);
   return spec;
+}
+
+/** docker's updateNetworks: detach first (by ID or name), then attach; the deprecated ServiceSpec.Networks moves into the task template. */
+function updateNetworks(spec: ServiceSpec, f: UpdateFlags): void {
+  if (f.networkAdd === undefined && f.networkRm === undefined) return;
+  const task = spec.TaskTemplate;
+  let nets = [...(task.Networks?.length ? task.Networks : (spec.Networks ?? []))];
+  delete spec.Networks;
+  for (const rm of f.networkRm ?? []) {
+    const before = nets.length;
+    nets = nets.filter((n) => n.Target !== rm.ref && n.Target !== rm.id);
+    if (nets.length === before) throw new FlagError(`service is not attached to network ${rm.ref}`);
+  }
+  for (const add of f.networkAdd ?? []) {
+    if (nets.some((n) => n.Target === add)) throw new FlagError(`service is already attached to network ${add}`);
+    nets.push({ Target: add });
+  }
+  if (nets.length > 0) task.Networks = nets;
+  else delete task.Networks;
+}
+
+const portKey = (p: EndpointPortConfig): string => `${p.PublishedPort ?? 0}/${p.Protocol ?? 'tcp'}`;
+
+/** docker's updatePorts: --publish-rm by target port (and published port when given), --publish-add replacing a port published on the same number. */
+function updateEndpoint(spec: ServiceSpec, f: UpdateFlags): void {
+  if (f.publishAdd === undefined && f.publishRm === undefined && f.endpointMode === undefined) return;
+  const e: EndpointSpec = { ...spec.EndpointSpec };
+  if (f.endpointMode !== undefined) e.Mode = f.endpointMode;
+  if (f.publishAdd !== undefined || f.publishRm !== undefined) {
+    let ports = [...(e.Ports ?? [])];
+    for (const rm of f.publishRm ?? []) {
+      ports = ports.filter(
+        (p) =>
+          !(
+            p.TargetPort === rm.TargetPort &&
+            (p.Protocol ?? 'tcp') === (rm.Protocol ?? 'tcp') &&
+            ((rm.PublishedPort ?? 0) === 0 || rm.PublishedPort === p.PublishedPort)
+          ),
+      );
+    }
+    for (const add of f.publishAdd ?? []) {
+      if ((add.PublishedPort ?? 0) > 0) ports = ports.filter((p) => portKey(p) !== portKey(add));
+      ports.push({ ...add });
+    }
+    if (ports.length > 0) e.Ports = ports;
+    else delete e.Ports;
+  }
+  spec.EndpointSpec = e;
+}
+
+/**
+ * docker's --publish: `8080:80`, `8080:80/udp`, `80` (a published port picked
+ * by the swarm), or the long form `published=8080,target=80,protocol=udp,mode=host`.
+ */
+export function parsePublish(value: string): EndpointPortConfig {
+  const v = value.trim();
+  if (v.includes('=')) return parseLongPublish(v);
+  const slash = v.indexOf('/');
+  const protocol = slash === -1 ? 'tcp' : v.slice(slash + 1).toLowerCase();
+  if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp') throw new Error(`invalid protocol "${protocol}" in ${value}: use tcp, udp or sctp`);
+  const ports = (slash === -1 ? v : v.slice(0, slash)).split(':');
+  if (ports.length > 2) throw new Error(`hostip is not supported in ${value}: publish as published:target (e.g. 8080:80)`);
+  const target = portNumber(ports[ports.length - 1]!, value);
+  const published = ports.length === 2 ? portNumber(ports[0]!, value) : 0;
+  return { Protocol: protocol, TargetPort: target, PublishedPort: published, PublishMode: 'ingress' };
+}
+
+function portNumber(text: string, whole: string): number {
+  if (text.includes('-')) throw new Error(`port ranges are not supported (${whole}): publish each port with its own -p`);
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new Error(`invalid port "${text}" in ${whole}: use a number from 1 to 65535`);
+  return n;
+}
+
+function parseLongPublish(value: string): EndpointPortConfig {
+  const out: EndpointPortConfig = { Protocol: 'tcp', PublishMode: 'ingress' };
+  for (const field of value.split(',')) {
+    const at = field.indexOf('=');
+    if (at === -1) throw new Error(`invalid field ${field} in ${value}: must be a key=value pair`);
+    const key = field.slice(0, at).trim().toLowerCase();
+    const val = field.slice(at + 1).trim();
+    switch (key) {
+      case 'mode':
+        if (val !== 'ingress' && val !== 'host') throw new Error(`invalid publish mode value (${val}): must be either "ingress" or "host"`);
+        out.PublishMode = val;
+        break;
+      case 'target':
+        out.TargetPort = portNumber(val, value);
+        break;
+      case 'published':
+        out.PublishedPort = portNumber(val, value);
+        break;
+      case 'protocol':
+        if (val !== 'tcp' && val !== 'udp' && val !== 'sctp') throw new Error(`invalid protocol value (${val}): use tcp, udp or sctp`);
+        out.Protocol = val;
+        break;
+      default:
+        throw new Error(`invalid field key ${key} in ${value}: use mode, target, published or protocol`);
+    }
+  }
+  if (out.TargetPort === undefined) throw new Error(`missing mandatory field "target" in ${value}`);
+  out.PublishedPort ??= 0;
+  return out;
 }
 
 // --- flag value parsers (errors become commander's "option ... is invalid") -----------

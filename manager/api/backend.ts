@@ -3,7 +3,19 @@
 // daemon's composition root implements it. Every method throws ShoalError
 // subclasses (shared/errors.ts) whose status the API returns unchanged, e.g.
 // UnavailableError (503) "This node is not a swarm manager..." on a worker.
-import type { Node, NodeAvailability, NodeSpec, Service, ServiceSpec, Swarm, SwarmInfo, SwarmSpec, Task } from '../../shared/model/index.js';
+import type {
+  Network,
+  NetworkCreateRequest,
+  Node,
+  NodeAvailability,
+  NodeSpec,
+  Service,
+  ServiceSpec,
+  Swarm,
+  SwarmInfo,
+  SwarmSpec,
+  Task,
+} from '../../shared/model/index.js';
 import type { FilterArgs } from './filters.js';
 import type { LogEvent, LogsQuery, LogTarget } from '../logs/types.js';
 
@@ -94,6 +106,17 @@ export interface ApiBackend {
   /** By full ID, task name, or unique ID prefix. */
   inspectTask(idOrName: string): Promise<Task>;
 
+  // --- networks --------------------------------------------------------------------
+  // Optional so that test backends without networks need not stub them: the API answers 501.
+  /** 201 {Id, Warning}; 400 for what shoal does not do (other drivers...), 409 for a taken name. */
+  createNetwork?(req: NetworkCreateRequest): Promise<NetworkCreateResponse>;
+  /** Every swarm network; the API applies the filters. */
+  listNetworks?(): Promise<Network[]>;
+  /** By full ID, exact name, or unique ID prefix (404 otherwise). */
+  inspectNetwork?(idOrName: string): Promise<Network>;
+  /** Refused (400, Docker's words) while a service or a running task uses it. */
+  removeNetwork?(idOrName: string): Promise<void>;
+
   // --- logs ----------------------------------------------------------------------
   /**
    * The output of a service's tasks (its history included) or of one task.
@@ -118,6 +141,12 @@ export interface UpdateServiceOptions {
   queryRegistry?: boolean;
   /** Without X-Registry-Auth, keep the credentials of the current spec or of the previous one. */
   registryAuthFrom?: 'spec' | 'previous-spec';
+}
+
+/** Definition NetworkCreateResponse. */
+export interface NetworkCreateResponse {
+  Id: string;
+  Warning: string;
 }
 
 /** Definitions ServiceCreateResponse and ServiceUpdateResponse. */

@@ -13,6 +13,7 @@ import { parseJsonBody, unsupportedContentType } from './json-body.js';
 import type { ImageBackend } from './image-types.js';
 import { registerImageRoutes } from './routes/images.js';
 import { registerLogRoutes } from './routes/logs.js';
+import { registerNetworkRoutes } from './routes/networks.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 import { registerServiceRoutes } from './routes/services.js';
 import { registerSwarmRoutes } from './routes/swarm.js';
@@ -122,6 +123,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   registerNodeRoutes(server, backend);
   registerServiceRoutes(server, backend);
   registerTaskRoutes(server, backend);
+  registerNetworkRoutes(server, backend);
   registerLogRoutes(server, backend);
   registerImageRoutes(server, options.images);
   return server;

@@ -7,7 +7,7 @@
 // MaxConcurrent, TotalCompletions), so what we serve never crashes it.
 // validateServiceSpec refuses, with swarmkit's wording plus a hint, what
 // swarmkit refuses. withServiceDefaults is `?insertDefaults=true`.
-import { InvalidArgumentError } from '../../shared/errors.js';
+import { InvalidArgumentError, NotFoundError } from '../../shared/errors.js';
 import type { ContainerSpec, EndpointSpec, HealthConfig, ServiceMode, ServiceSpec, TaskResources, TaskSpec, UpdateConfig } from '../../shared/model/index.js';
 import { constraintProblem } from '../scheduler/constraints.js';
 import { imageReferenceProblem } from './image-ref.js';
@@ -306,4 +306,51 @@ function canonical(value: unknown): Json | undefined {
 export function taskDefinitionKey(spec: ServiceSpec): string {
   const d = withServiceDefaults(spec);
   return JSON.stringify(canonical({ TaskTemplate: d.TaskTemplate, EndpointSpec: d.EndpointSpec, Networks: d.Networks }) ?? {});
+}
+
+/** What resolving a service's networks needs of each network. */
+export interface NetworkRef {
+  ID: string;
+  Spec: { Name: string; Ingress: boolean };
+}
+
+/**
+ * The spec with its network attachments resolved to network IDs, as
+ * dockerd does before handing a spec to swarmkit: each Target may be a
+ * network ID, name or unique ID prefix. The deprecated ServiceSpec.Networks
+ * moves into TaskTemplate.Networks (where the tasks are made from). Throws
+ * 404 `network foo not found`, and 400 for the ingress network (joined
+ * through published ports, never by name) or a network given twice.
+ */
+export function withResolvedNetworks(spec: ServiceSpec, networks: readonly NetworkRef[]): ServiceSpec {
+  const out = clone(spec);
+  const given = (out.TaskTemplate.Networks ?? []).length > 0 ? out.TaskTemplate.Networks! : (out.Networks ?? []);
+  delete out.Networks;
+  if (given.length === 0) {
+    delete out.TaskTemplate.Networks;
+    return out;
+  }
+  const seen = new Set<string>();
+  out.TaskTemplate.Networks = given.map((att) => {
+    const n = resolveNetwork(networks, att.Target ?? '');
+    if (n.Spec.Ingress) {
+      invalid(`service cannot be explicitly attached to the ingress network "${n.Spec.Name}" (publish a port with -p instead)`);
+    }
+    if (seen.has(n.ID)) invalid(`network ${att.Target} is attached more than once: give each network once`);
+    seen.add(n.ID);
+    return { ...att, Target: n.ID };
+  });
+  return out;
+}
+
+function resolveNetwork(networks: readonly NetworkRef[], ref: string): NetworkRef {
+  const found =
+    networks.find((n) => n.ID === ref) ??
+    networks.find((n) => n.Spec.Name === ref) ??
+    (() => {
+      const byPrefix = ref === '' ? [] : networks.filter((n) => n.ID.startsWith(ref));
+      return byPrefix.length === 1 ? byPrefix[0] : undefined;
+    })();
+  if (found === undefined) throw new NotFoundError(`network ${ref} not found`);
+  return found;
 }

@@ -23,6 +23,9 @@ import type { CommitEvent, MemoryStore } from '../store/memory-store.js';
 import type { ResetEvent } from '../store/watch.js';
 import type { HeartbeatTracker } from './heartbeats.js';
 import { NodeSession } from './node-session.js';
+import { NetworkStateBuilder } from './network-state.js';
+import type { NetworksMessage } from '../../shared/protocol/network-state.js';
+import { DEFAULT_DATA_PATH_PORT } from '../../shared/model/index.js';
 import { StatusBatcher } from './status-batcher.js';
 
 export interface DispatcherOptions {
@@ -55,6 +58,8 @@ interface Term {
   unsubscribe: () => void;
   sweep: (() => void) | undefined;
   expiry: () => void;
+  /** The overlay networks' facts as of the last change, built at most once per sweep. */
+  networks: NetworkStateBuilder | undefined;
 }
 
 export class Dispatcher implements ControlLoop {
@@ -98,6 +103,7 @@ export class Dispatcher implements ControlLoop {
       unsubscribe: () => undefined,
       sweep: undefined,
       expiry: () => undefined,
+      networks: undefined,
     };
     term.unsubscribe = this.o.memory.onCommit((e) => this.onCommit(term, e));
     term.expiry = this.o.clock.setInterval(() => this.expire(term), Math.max(100, Math.min(this.o.heartbeatPeriodMs(), 5000)));
@@ -153,6 +159,7 @@ export class Dispatcher implements ControlLoop {
       stream,
       view: this.o.memory,
       info: () => this.info(nodeId),
+      networks: () => this.networksFor(term, nodeId),
       log: this.log,
       now: this.o.clock.now(),
       ...(this.o.maxDirtyPerSession !== undefined ? { maxDirty: this.o.maxDirtyPerSession } : {}),
@@ -221,13 +228,17 @@ export class Dispatcher implements ControlLoop {
     }
     let touched = false;
     let everyone = false;
+    let networks = false;
     for (const ev of e.events) {
+      if (ev.table === 'networks' || ev.table === 'services') networks = true;
       if (ev.table === 'tasks') {
+        if (ev.object.NetworksAttachments !== undefined || (ev.kind === 'update' && ev.previous.NetworksAttachments !== undefined)) networks = true;
         const a = ev.object.NodeID;
         const b = ev.kind === 'update' ? ev.previous.NodeID : undefined;
         if (a) touched = this.markTask(term, a, ev.object.ID) || touched;
         if (b && b !== a) touched = this.markTask(term, b, ev.object.ID) || touched;
       } else if (ev.table === 'nodes') {
+        networks = true;
         const s = term.sessions.get(ev.object.ID);
         if (ev.kind === 'delete') {
           s?.finish({ type: 'removed' });
@@ -249,7 +260,23 @@ export class Dispatcher implements ControlLoop {
       }
     }
     if (everyone) for (const s of term.sessions.values()) s.infoMayHaveChanged();
-    if (touched || everyone) this.scheduleSweep(term);
+    if (networks) {
+      term.networks = undefined;
+      for (const s of term.sessions.values()) s.networksMayHaveChanged();
+    }
+    if (touched || everyone || networks) this.scheduleSweep(term);
+  }
+
+  /** A node's networks message, from facts built once for all sessions until the next change. */
+  private networksFor(term: Term, nodeId: string): NetworksMessage {
+    term.networks ??= new NetworkStateBuilder({
+      networks: this.o.memory.list('networks'),
+      services: this.o.memory.list('services'),
+      tasks: this.o.memory.list('tasks').filter((t) => t.NetworksAttachments !== undefined && t.NetworksAttachments.length > 0),
+      nodes: this.o.memory.list('nodes'),
+      dataPathPort: this.o.memory.list('cluster')[0]?.DataPathPort || DEFAULT_DATA_PATH_PORT,
+    });
+    return term.networks.forNode(nodeId);
   }
 
   private markTask(term: Term, nodeId: string, taskId: string): boolean {

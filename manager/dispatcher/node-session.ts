@@ -9,6 +9,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { TaskRecord } from '../../shared/model/index.js';
 import type { MessageStream } from '../../shared/p2p/host.js';
 import { MAX_TASKS_PER_MESSAGE, type ManagerMessage, type SessionInfo } from '../../shared/protocol/dispatch.js';
+import type { NetworksMessage } from '../../shared/protocol/network-state.js';
 import type { StoreView } from '../store/memory-store.js';
 import { assignmentKey, isAssignedTo, toAssigned } from './assignments.js';
 
@@ -21,6 +22,8 @@ export interface NodeSessionOptions {
   info: () => SessionInfo | undefined;
   log: Logger;
   now: number;
+  /** The node's overlay networks now (shared by every session of a sweep); absent: none are sent. */
+  networks?: () => NetworksMessage;
   /** Changed task IDs remembered at most before falling back to a full set (default 10000). */
   maxDirty?: number;
   /** Tasks per assignments message (default MAX_TASKS_PER_MESSAGE). */
@@ -50,6 +53,8 @@ export class NodeSession {
   /** The rest of a full set being sent. */
   private fullQueue: TaskRecord[] | undefined;
   private infoOwed = true;
+  private networksCheck = true;
+  private lastNetworks = '';
   private infoCheck = false;
   private lastInfo = '';
   private blocked = false;
@@ -76,7 +81,10 @@ export class NodeSession {
 
   /** Something is owed and the stream could take it now. */
   get hasWork(): boolean {
-    return !this.ended && (this.infoOwed || this.infoCheck || this.resync || this.fullQueue !== undefined || this.dirty.size > 0);
+    return (
+      !this.ended &&
+      (this.infoOwed || this.infoCheck || this.networksCheck || this.resync || this.fullQueue !== undefined || this.dirty.size > 0)
+    );
   }
 
   /** A task on (or just moved off) this node changed. */
@@ -105,6 +113,11 @@ export class NodeSession {
   /** The node, the managers or the swarm changed: send the info if it differs from what was sent. */
   infoMayHaveChanged(): void {
     this.infoCheck = true;
+  }
+
+  /** A network, a service or an attached task changed: send the node's networks if they differ from what was sent. */
+  networksMayHaveChanged(): void {
+    if (this.o.networks !== undefined) this.networksCheck = true;
   }
 
   /** Send what is owed while the stream takes it. */
@@ -170,6 +183,20 @@ export class NodeSession {
         if (owed || key !== this.lastInfo) {
           this.lastInfo = key;
           return { type: 'session', ...info };
+        }
+      }
+    }
+    // Before assignments: a task's network must exist on the node before the task starts.
+    if (this.networksCheck && this.fullQueue === undefined) {
+      this.networksCheck = false;
+      const msg = this.o.networks?.();
+      if (msg !== undefined) {
+        const key = JSON.stringify(msg);
+        // A node never told of a network needs no word that it has none.
+        const nothingNew = this.lastNetworks === '' && msg.networks.length === 0;
+        if (key !== this.lastNetworks && !nothingNew) {
+          this.lastNetworks = key;
+          return msg;
         }
       }
     }

@@ -16,7 +16,7 @@ import type { ServiceRecord, TaskRecord } from '../../shared/model/index.js';
 import type { Cancel } from '../../shared/clock.js';
 import { ClusterState } from './node-info.js';
 import { type Assignment, scheduleRound, type Unplaced } from './placement.js';
-import { isSchedulable, occupiesNode, type ServiceLookup } from './task-facts.js';
+import { awaitsNetworks, isSchedulable, occupiesNode, type ServiceLookup } from './task-facts.js';
 import { assignedTask, explainedTask } from './task-updates.js';
 
 export interface SchedulerOptions {
@@ -72,7 +72,9 @@ function placementInputsChanged(prev: TaskRecord, next: TaskRecord): boolean {
     prev.NodeID !== next.NodeID ||
     prev.DesiredState !== next.DesiredState ||
     // The spec version names the spec: tasks are made from the service's TaskTemplate at that version.
-    prev.Internal.SpecVersion !== next.Internal.SpecVersion
+    prev.Internal.SpecVersion !== next.Internal.SpecVersion ||
+    // The allocator gave it its network addresses: it may be placed now.
+    prev.NetworksAttachments !== next.NetworksAttachments
   );
 }
 
@@ -220,6 +222,11 @@ class SchedulerLoop implements Scheduler {
     });
   }
 
+  /** Pending tasks minus those still waiting for their network addresses (the allocator's commit brings them back). */
+  private *placeable(): Iterable<TaskRecord> {
+    for (const t of this.pending.values()) if (!awaitsNetworks(t, this.services)) yield t;
+  }
+
   /** Set by a round whose writes failed for a reason other than a conflict. */
   private retryAfter: number | undefined;
 
@@ -229,7 +236,7 @@ class SchedulerLoop implements Scheduler {
     this.firstDirtyAt = undefined;
     if (this.needsRebuild) this.rebuild();
     const started = ctx.clock.now();
-    const result = scheduleRound(this.state!, this.pending.values(), this.services);
+    const result = scheduleRound(this.state!, this.placeable(), this.services);
     const time = formatTime(ctx.clock.now());
     const decisions: Decision[] = result.assigned.slice();
     // An unchanged verdict costs no write (and so triggers no further round).

@@ -60,6 +60,18 @@ export function isSchedulable(task: TaskRecord): boolean {
   return d === 'ready' || d === 'running' || d === 'complete';
 }
 
+/**
+ * Waits for the allocator: the task joins overlay networks (its spec names
+ * some, or its service publishes ports through the ingress network) and has
+ * no addresses yet. Placing it first would start a container with no
+ * address on its networks.
+ */
+export function awaitsNetworks(task: TaskRecord, services: ServiceLookup): boolean {
+  if ((task.NetworksAttachments?.length ?? 0) > 0) return false;
+  if ((task.Spec.Networks?.length ?? 0) > 0) return true;
+  return (services(task.ServiceID)?.Spec.EndpointSpec?.Ports ?? []).some((p) => (p.PublishMode ?? 'ingress') === 'ingress');
+}
+
 export function footprint(task: TaskRecord, services: ServiceLookup): TaskFootprint {
   const r = reservations(task.Spec);
   return {

@@ -5,9 +5,9 @@
 //
 // Renaming or removing a table or an index changes what replicas agree on:
 // every manager must run the same TABLES before such an entry is proposed.
-import type { ClusterRecord, NodeRecord, ObjectMeta, ServiceRecord, TaskRecord } from '../../shared/model/index.js';
+import type { ClusterRecord, NetworkRecord, NodeRecord, ObjectMeta, ServiceRecord, TaskRecord } from '../../shared/model/index.js';
 import { TASK_STATES } from '../../shared/model/task.js';
-import { arrayOf, bool, bytes, type Check, int, labels, obj, oneOf, optional, str } from './schema.js';
+import { arrayOf, bool, bytes, type Check, int, labels, obj, oneOf, optional, recordOf, str } from './schema.js';
 
 /** What every stored object has: Docker's ID, Version, CreatedAt, UpdatedAt. */
 export type StoredObject = ObjectMeta;
@@ -105,6 +105,26 @@ const taskCheck: Check = obj({
   Internal: obj({ SpecVersion: int(0) }),
 });
 
+// The allocator and the dispatcher read Allocation's fields as numbers and
+// strings without further checks.
+const networkCheck: Check = obj({
+  Spec: obj({
+    Name: str({ nonEmpty: true }),
+    Labels: labels,
+    Driver: oneOf(['overlay']),
+    Options: labels,
+    Internal: bool,
+    Attachable: bool,
+    Ingress: bool,
+    IPAM: obj({ Driver: str(), Config: arrayOf(obj({ Subnet: optional(str()), Gateway: optional(str()) })), Options: labels }),
+  }),
+  Internal: obj({
+    Allocation: optional(
+      obj({ VNI: int(1), Subnet: str({ nonEmpty: true }), Gateway: str({ nonEmpty: true }), MTU: int(0), NodeAddresses: recordOf(str()) }),
+    ),
+  }),
+});
+
 export const TABLES = {
   /** The swarm itself: one object. */
   cluster: table<ClusterRecord>()({ noun: 'cluster', unique: {}, multi: {}, check: clusterCheck }),
@@ -137,6 +157,12 @@ export const TABLES = {
       state: field<TaskRecord>('Status.State', (t) => t.Status.State),
     },
     check: taskCheck,
+  }),
+  networks: table<NetworkRecord>()({
+    noun: 'network',
+    unique: { name: field<NetworkRecord>('Spec.Name', (n) => n.Spec.Name) },
+    multi: {},
+    check: networkCheck,
   }),
 };
 

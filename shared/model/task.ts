@@ -1,6 +1,7 @@
 // Docker's Task (definitions Task, TaskStatus, TaskState in
 // docker-engine-api-v1.56.yaml).
 import type { Labels, ObjectMeta, ObjectVersion } from './common.js';
+import type { NetworkAttachment } from './network.js';
 import type { TaskSpec } from './service.js';
 
 /** In lifecycle order: a task's observed state only moves forward through this list. */
@@ -51,7 +52,8 @@ export interface Task extends ObjectMeta {
   Status: TaskStatus;
   DesiredState: TaskState;
   JobIteration?: ObjectVersion;
-  NetworksAttachments?: unknown[];
+  /** Set by the allocator: the task's address on each of its networks. */
+  NetworksAttachments?: NetworkAttachment[];
 }
 
 export interface TaskRecord extends Task {

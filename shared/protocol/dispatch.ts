@@ -19,6 +19,7 @@
 // Both sides validate every message on receipt (parseAgentMessage,
 // parseManagerMessage), with bounds on every list, so neither side can be made
 // to hold an unbounded amount by the other.
+import { parseNetworksMessage, type NetworksMessage } from './network-state.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { NodeRole, Task, TaskState, TaskStatus } from '../model/index.js';
 import { TASK_STATES } from '../model/task.js';
@@ -126,7 +127,7 @@ export interface AssignmentsMessage {
   removed: string[];
 }
 
-export type ManagerMessage = SessionMessage | RedirectMessage | RemovedMessage | ErrorMessage | AssignmentsMessage;
+export type ManagerMessage = SessionMessage | RedirectMessage | RemovedMessage | ErrorMessage | AssignmentsMessage | NetworksMessage;
 
 // --- validation ----------------------------------------------------------------
 
@@ -278,7 +279,7 @@ export function parseTask(v: unknown, what = 'task'): Task {
 export function parseManagerMessage(v: unknown): ManagerMessage {
   const what = 'dispatch message';
   const o = obj(v, what);
-  const type = oneOf(o, 'type', ['session', 'redirect', 'removed', 'error', 'assignments'] as const, what);
+  const type = oneOf(o, 'type', ['session', 'redirect', 'removed', 'error', 'assignments', 'networks'] as const, what);
   switch (type) {
     case 'session':
       return {
@@ -294,6 +295,8 @@ export function parseManagerMessage(v: unknown): ManagerMessage {
       return { type };
     case 'error':
       return { type, message: str(o, 'message', 'error') };
+    case 'networks':
+      return parseNetworksMessage(v);
     case 'assignments':
       return {
         type,

@@ -4,6 +4,8 @@
 // <data-root>/agent/tasks.json so that a restarted daemon picks its tasks up
 // where they were: a task the executor still runs is re-attached, not started
 // again; one that exited meanwhile is reported with its exit.
+import type { NetworksMessage } from '../../shared/protocol/network-state.js';
+import type { NetworkDataPlane } from '../network/types.js';
 import { join } from 'node:path';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
@@ -35,6 +37,10 @@ export interface AgentOptions {
   retryMs?: number;
   /** Tasks in one full assignment set at most (default 100000). */
   maxTasks?: number;
+  /** The node's overlay networks (oci executor); without it, networks messages are ignored. */
+  network?: NetworkDataPlane;
+  /** How long a task on an overlay network stays up after it left the load balancers, before it is stopped (default 1000 ms). */
+  drainMs?: number;
 }
 
 /** What the session hands the agent (AgentSession's SessionListener). */
@@ -76,6 +82,7 @@ export class Agent implements AssignmentListener {
       clock: o.clock,
       log: o.logger,
       retryMs: o.retryMs ?? 1000,
+      drainMs: o.network !== undefined ? (o.drainMs ?? 1000) : 0,
       changed: (r) => {
         this.reporter.mark(r.id);
         this.save();
@@ -121,6 +128,13 @@ export class Agent implements AssignmentListener {
 
   onWritable(): void {
     this.reporter.flush();
+  }
+
+  onNetworks(msg: NetworksMessage): void {
+    if (this.closed || this.o.network === undefined) return;
+    this.o.network.apply(msg).catch((err: unknown) => {
+      this.log.error({ err: err instanceof Error ? err.message : String(err), networks: msg.networks.map((n) => n.name) }, 'could not set up the overlay networks; the next update from the manager tries again');
+    });
   }
 
   onAssignments(msg: AssignmentsMessage): void {

@@ -10,6 +10,7 @@
 // for the next one. When every manager was tried, or no leader is known, it
 // waits a while and starts over. A leader that stops answering heartbeats
 // (no message within max(1 s, period) of a beat) is given up on.
+import type { NetworksMessage } from '../../shared/protocol/network-state.js';
 import type { Cancel, Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { MessageStream } from '../../shared/p2p/host.js';
@@ -34,6 +35,8 @@ export interface SessionListener {
   /** A session is up (the first session info arrived); assignments follow. */
   onConnected(): void;
   onAssignments(msg: AssignmentsMessage): void;
+  /** The node's overlay networks as the leader sees them now (the whole state each time). */
+  onNetworks?(msg: NetworksMessage): void;
   /** The stream takes status reports again after being full. */
   onWritable(): void;
 }
@@ -264,6 +267,9 @@ export class AgentSession implements StatusSink {
           }
           case 'assignments':
             this.o.listener?.onAssignments(msg);
+            break;
+          case 'networks':
+            this.o.listener?.onNetworks?.(msg);
             break;
         }
       }

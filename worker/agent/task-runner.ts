@@ -30,6 +30,12 @@ export interface RunnerHost {
   forget(r: TaskRunner): void;
   /** Delay before retrying a stop or remove that failed. */
   retryMs: number;
+  /**
+   * A task on an overlay network keeps running this long after it was told
+   * to stop: the managers take it out of every node's load balancer at the
+   * same moment, and connections in flight finish (0: stop at once).
+   */
+  drainMs?: number;
 }
 
 export interface RunnerState {
@@ -195,6 +201,9 @@ export class TaskRunner {
         this.watch();
         return true;
       case 'stop':
+        if (!this.stopping && this.state === 'running' && (this.host.drainMs ?? 0) > 0 && (this.task.NetworksAttachments?.length ?? 0) > 0) {
+          await new Promise<void>((resolve) => this.host.clock.setTimeout(resolve, this.host.drainMs!));
+        }
         this.stopping = true;
         try {
           await x.stop(this.task, stopOptions(this.task));

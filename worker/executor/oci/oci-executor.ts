@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { SystemClock, type Clock } from '../../../shared/clock.js';
 import { InvalidArgumentError, isShoalError, ShoalError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
-import type { Task } from '../../../shared/model/index.js';
+import type { ContainerSpec, Task } from '../../../shared/model/index.js';
 import { decodeRegistryAuth } from '../../../shared/registry/x-registry-auth.js';
 import type { RegistryAuth } from '../../../shared/registry/types.js';
 import type { ImageProvider, PullOptions } from '../../image/types.js';
@@ -37,6 +37,8 @@ export interface ContainerNetwork {
   namespacePath?: string;
   /** The container's addresses, written to its /etc/hosts with its hostname. */
   addresses?: string[];
+  /** Resolvers for its /etc/resolv.conf instead of the host's (the overlay's DNS responder). */
+  nameservers?: string[];
 }
 
 export interface OciExecutorOptions {
@@ -47,6 +49,8 @@ export interface OciExecutorOptions {
   logger: Logger;
   clock?: Clock;
   network?: (task: Task, containerId: string) => Promise<ContainerNetwork | undefined>;
+  /** Undoes `network` once the container is gone (removed, or its prepare failed). */
+  releaseNetwork?: (taskId: string, containerId: string) => Promise<void>;
 }
 
 const HOST_RESOLV_CONF = '/etc/resolv.conf';
@@ -166,6 +170,7 @@ export class OciExecutor implements Executor {
     await this.monitor.delete(meta.containerId);
     await this.destroy(containerPaths(this.containersDir, meta.containerId), meta);
     this.metas.delete(task.ID);
+    await this.releaseNetwork(task.ID, meta.containerId);
   }
 
   health(task: Task): Promise<HealthState | undefined> {
@@ -268,7 +273,7 @@ export class OciExecutor implements Executor {
       await Promise.all([
         writeFile(p.hosts, hostsFile(hostname, c.Hosts, net?.addresses), { mode: 0o644 }),
         writeFile(p.hostname, hostnameFile(hostname), { mode: 0o644 }),
-        readOptional(HOST_RESOLV_CONF).then((host) => writeFile(p.resolvConf, resolvConfFile(host, c.DNSConfig), { mode: 0o644 })),
+        readOptional(HOST_RESOLV_CONF).then((host) => writeFile(p.resolvConf, resolvConfFile(host, withNetworkNameservers(c.DNSConfig, net?.nameservers)), { mode: 0o644 })),
         writeFile(p.config, JSON.stringify(spec)),
       ]);
       meta.prepared = true;
@@ -277,6 +282,7 @@ export class OciExecutor implements Executor {
     } catch (err) {
       this.metas.delete(task.ID);
       await this.destroy(p, meta).catch((e: unknown) => this.log.warn({ err: e, container: id }, 'could not clean up a container that failed to prepare'));
+      await this.releaseNetwork(task.ID, id);
       throw err;
     }
     this.log.debug({ task: task.ID, container: id, image: image.id }, 'container prepared');
@@ -324,6 +330,16 @@ export class OciExecutor implements Executor {
     this.checkers.get(containerId)?.stop();
   }
 
+  /** A container that is gone gives its network back; a failure is logged, not thrown: the data plane's reconcile removes what is left. */
+  private async releaseNetwork(taskId: string, containerId: string): Promise<void> {
+    if (this.o.releaseNetwork === undefined) return;
+    try {
+      await this.o.releaseNetwork(taskId, containerId);
+    } catch (err) {
+      this.log.warn({ err, task: taskId, container: containerId }, 'could not release the container network');
+    }
+  }
+
   private forgetHealth(containerId: string): void {
     this.stopHealth(containerId);
     this.checkers.delete(containerId);
@@ -358,6 +374,7 @@ export class OciExecutor implements Executor {
     for (const m of junk) {
       await this.monitor.delete(m.containerId).catch(() => undefined);
       await this.destroy(containerPaths(this.containersDir, m.containerId), m).catch((err: unknown) => this.log.warn({ err, container: m.containerId }, 'could not remove a leftover container'));
+      await this.releaseNetwork(m.taskId, m.containerId);
     }
     for (const id of strays) {
       if (states.get(id)?.status === 'running') continue;
@@ -367,6 +384,12 @@ export class OciExecutor implements Executor {
     }
     this.log.info({ dataRoot: this.dataRoot, containers: this.metas.size, running: [...states.values()].filter((s) => s.status === 'running').length }, 'oci executor ready');
   }
+}
+
+/** The overlay's resolver replaces the host's and the service's own nameservers (Docker's embedded DNS forwards other names); search and options stay. */
+function withNetworkNameservers(dns: ContainerSpec['DNSConfig'], nameservers: string[] | undefined): ContainerSpec['DNSConfig'] {
+  if (nameservers === undefined || nameservers.length === 0) return dns;
+  return { ...dns, Nameservers: nameservers };
 }
 
 function exitResult(exit: ContainerExit): ExitResult {
