@@ -11,10 +11,12 @@ die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
 # System packages the runtime and the tests need:
 #   runc            runs the containers (the default `oci` executor)
 #   iproute2        network namespaces and links for containers and test hosts
+#   nftables        overlay load balancing (service VIPs) and the routing mesh
 #   attr            setfattr: marks opaque directories of image layers for overlayfs
 #   docker-registry a real OCI registry (distribution v2) the tests start on loopback
 #   busybox-static  the static binary the tests build their images from
-DEBIAN_PACKAGES=(runc iproute2 attr docker-registry busybox-static)
+#   curl            an HTTP client the network tests run inside test hosts
+DEBIAN_PACKAGES=(runc iproute2 nftables attr docker-registry busybox-static curl)
 
 install_debian_packages() {
   if [ "${#DEBIAN_PACKAGES[@]}" -eq 0 ]; then

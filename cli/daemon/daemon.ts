@@ -2,6 +2,9 @@
 // manager (when this node is one), the agent that runs this node's tasks with
 // its executor and its session with the leader's dispatcher, and the local
 // swarm state on disk, and it answers the HTTP API (ApiBackend).
+import { OverlayDataPlane } from '../../worker/network/overlay-data-plane.js';
+import { ProcessDnsHost } from '../../worker/network/dns/process-dns-host.js';
+import type { NetworkDataPlane } from '../../worker/network/types.js';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -59,6 +62,7 @@ import { newClusterRecord } from '../../manager/membership/cluster-record.js';
 import { newIngressNetworkRecord } from '../../manager/allocator/index.js';
 import type { NetworkCreateResponse } from '../../manager/api/backend.js';
 import type { Network, NetworkCreateRequest } from '../../shared/model/index.js';
+import { DEFAULT_DATA_PATH_PORT } from '../../shared/model/index.js';
 import { verifyNonce } from '../../manager/membership/cluster-key.js';
 import { fingerprintOf, parseToken } from '../../manager/membership/tokens.js';
 import { toClusterInfo } from '../../manager/views.js';
@@ -107,6 +111,8 @@ export class Daemon implements ApiBackend {
   private session: AgentSession | undefined;
   private agent: Agent | undefined;
   private executor: Executor | undefined;
+  /** This node's overlay networks (oci executor only). */
+  private network: NetworkDataPlane | undefined;
   /** Speaks to registries: pins service images (managers) and pulls (the image store). */
   private readonly registry: RegistryClient;
   /** This node's images; only a node running containers keeps them. */
@@ -284,15 +290,18 @@ export class Daemon implements ApiBackend {
 
   /** The agent (tasks) and its session with the leader: every node runs them, managers too. */
   private async startSession(state: LocalState): Promise<void> {
+    if ((this.opts.executor ?? DEFAULT_EXECUTOR) === 'oci' && this.network === undefined) this.network = await this.openNetwork(state);
     this.executor ??= await openExecutor(this.opts.executor ?? DEFAULT_EXECUTOR, {
       dataRoot: this.opts.dataRoot,
       clock: this.clock,
       logger: this.log.child({ component: 'executor' }),
       images: this.images ?? NO_IMAGES,
       ...(this.opts.runtime !== undefined ? { runtime: this.opts.runtime } : {}),
+      ...(this.network !== undefined ? { network: this.network } : {}),
     });
     const agent = await Agent.open({
       executor: this.executor,
+      ...(this.network !== undefined ? { network: this.network } : {}),
       dataDir: join(this.opts.dataRoot, 'agent'),
       clock: this.clock,
       logger: this.log.child({ component: 'agent' }),
@@ -391,10 +400,27 @@ export class Daemon implements ApiBackend {
       await this.executor?.close();
       await this.manager?.stop();
       await this.host?.stop();
+      await this.network?.close();
       if (this.imageGcTimer !== undefined) clearInterval(this.imageGcTimer);
       await this.images?.close();
       await this.registry.close();
     });
+  }
+
+  /**
+   * The overlay data plane, with a DNS responder per network namespace. Its
+   * devices outlive the daemon like the containers do; a restarted one adopts them.
+   */
+  private async openNetwork(state: LocalState): Promise<NetworkDataPlane | undefined> {
+    const underlayIp = parseHostPort(state.advertiseAddr).host;
+    const log = this.log.child({ component: 'network' });
+    try {
+      const dns = new ProcessDnsHost({ runDir: join(this.opts.dataRoot, 'dns'), logger: log });
+      return await OverlayDataPlane.open({ dataRoot: this.opts.dataRoot, underlayIp, dataPathPort: DEFAULT_DATA_PATH_PORT, logger: log, dns });
+    } catch (err) {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'overlay networks are not available on this node; tasks on networks will fail to start here');
+      return undefined;
+    }
   }
 
   // --- images (GET /images/json, POST /images/create, DELETE /images/{name}, GET /distribution) ---

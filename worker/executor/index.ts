@@ -5,6 +5,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { Executor } from './executor.js';
 import { SimExecutor } from './sim/sim-executor.js';
 import type { ImageProvider } from '../image/types.js';
+import type { NetworkDataPlane } from '../network/types.js';
 import { OciExecutor } from './oci/oci-executor.js';
 import { UnavailableExecutor } from './unavailable.js';
 
@@ -24,6 +25,8 @@ export interface OpenExecutorOptions {
   images: ImageProvider;
   /** The OCI runtime binary for oci: `runc` (default) or a path, e.g. to crun. */
   runtime?: string;
+  /** Overlay networks for the oci executor's containers. */
+  network?: NetworkDataPlane;
 }
 
 export async function openExecutor(kind: ExecutorKind, o: OpenExecutorOptions): Promise<Executor> {
@@ -32,7 +35,21 @@ export async function openExecutor(kind: ExecutorKind, o: OpenExecutorOptions): 
       return SimExecutor.open({ dataDir: join(o.dataRoot, 'sim'), clock: o.clock, logger: o.logger });
     case 'oci':
       try {
-        return await OciExecutor.open({ dataRoot: o.dataRoot, images: o.images, logger: o.logger, clock: o.clock, ...(o.runtime !== undefined ? { runtime: o.runtime } : {}) });
+        const net = o.network;
+        return await OciExecutor.open({
+          dataRoot: o.dataRoot,
+          images: o.images,
+          logger: o.logger,
+          clock: o.clock,
+          ...(o.runtime !== undefined ? { runtime: o.runtime } : {}),
+          ...(net !== undefined
+            ? {
+                network: async (task, containerId) =>
+                  (task.NetworksAttachments?.length ?? 0) > 0 ? net.attach({ taskId: task.ID, containerId, attachments: task.NetworksAttachments! }) : undefined,
+                releaseNetwork: (_taskId, containerId) => net.detach(containerId),
+              }
+            : {}),
+        });
       } catch (err) {
         // A node that cannot run containers still takes part in the swarm (as a
         // manager, say); tasks placed on it are rejected with the reason.

@@ -140,7 +140,7 @@ describe('nftables rules', () => {
     const b = networkTable('shoal', front({ services: [{ ...front().services[0]!, backends: [...front().services[0]!.backends].reverse() }] }));
     assert.equal(a.hash, b.hash);
     const none = networkTable('shoal', front({ services: [{ ...front().services[0]!, backends: [] }] }));
-    assert.doesNotMatch(none.script, /dnat/);
+    assert.doesNotMatch(none.script, /dnat to/);
   });
 });
 

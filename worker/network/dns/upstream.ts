@@ -53,9 +53,15 @@ export function queryUdp(upstream: Upstream, packet: Uint8Array, timeoutMs: numb
       finish(msg);
     });
     socket.connect(upstream.port, upstream.host, () => {
-      socket.send(packet, (err) => {
-        if (err) finish(undefined);
-      });
+      // The timeout or an error may have closed the socket while it connected.
+      if (done) return;
+      try {
+        socket.send(packet, (err) => {
+          if (err) finish(undefined);
+        });
+      } catch {
+        finish(undefined);
+      }
     });
   });
 }
