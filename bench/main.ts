@@ -10,6 +10,7 @@ const BENCHES: Record<string, { describe: string; run: (args: string[]) => Promi
   failover: { describe: 'kill -9 of the leader of 3 manager daemons (default timings): time to a new leader and to the first new committed write', run: runFailoverBench },
   converge: { describe: '1,000 sim replicas on 20 worker daemons (real processes): seconds until all running, a rolling update and a scale to 2,000', run: async (args) => (await import('./converge.js')).runConvergeBench(args) },
   'converge-real': { describe: `a 50-replica service of real runc containers on one node, create to all running, beside 50 plain runc run -d and Docker Swarm (root)`, run: async (args) => (await import('./converge-real.js')).runConvergeRealBench(args) },
+  overlay: { describe: 'throughput and round-trip latency between containers on two test hosts over a VXLAN overlay, beside a plain veth pair (root)', run: async (args) => (await import('./overlay.js')).runOverlayBench(args) },
   scheduler: { describe: '100,000 tasks of 100 services with constraints placed on 1,000 nodes through a 3-node Raft on disk: placements/s', run: async (args) => (await import('./scheduler.js')).runSchedulerBench(args) },
 };
 

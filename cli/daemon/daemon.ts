@@ -112,7 +112,7 @@ export class Daemon implements ApiBackend {
   private agent: Agent | undefined;
   private executor: Executor | undefined;
   /** This node's overlay networks (oci executor only). */
-  private network: NetworkDataPlane | undefined;
+  private network: OverlayDataPlane | undefined;
   /** Speaks to registries: pins service images (managers) and pulls (the image store). */
   private readonly registry: RegistryClient;
   /** This node's images; only a node running containers keeps them. */
@@ -297,11 +297,11 @@ export class Daemon implements ApiBackend {
       logger: this.log.child({ component: 'executor' }),
       images: this.images ?? NO_IMAGES,
       ...(this.opts.runtime !== undefined ? { runtime: this.opts.runtime } : {}),
-      ...(this.network !== undefined ? { network: this.network } : {}),
+      ...(this.network !== undefined ? { network: this.networkNow } : {}),
     });
     const agent = await Agent.open({
       executor: this.executor,
-      ...(this.network !== undefined ? { network: this.network } : {}),
+      ...(this.network !== undefined ? { network: this.networkNow } : {}),
       dataDir: join(this.opts.dataRoot, 'agent'),
       clock: this.clock,
       logger: this.log.child({ component: 'agent' }),
@@ -375,6 +375,11 @@ export class Daemon implements ApiBackend {
     const agent = this.agent;
     this.agent = undefined;
     await agent?.leave().catch((err: unknown) => this.log.warn({ err }, 'could not remove every task while leaving'));
+    // And its networks: a node that joins again gets them anew from its new swarm.
+    const network = this.network;
+    this.network = undefined;
+    await network?.removeAll().catch((err: unknown) => this.log.warn({ err }, 'could not remove every overlay network while leaving'));
+    await network?.close().catch(() => undefined);
     const m = this.manager;
     this.manager = undefined;
     this.control = undefined;
@@ -408,10 +413,21 @@ export class Daemon implements ApiBackend {
   }
 
   /**
+   * The executor outlives a swarm leave and join, the data plane does not:
+   * what it is handed reaches whichever data plane is current.
+   */
+  private readonly networkNow: NetworkDataPlane = {
+    apply: (m) => this.network?.apply(m) ?? Promise.resolve(),
+    attach: (r) => (this.network !== undefined ? this.network.attach(r) : Promise.reject(new UnavailableError('overlay networks are not available on this node (see the daemon log)'))),
+    detach: (id) => this.network?.detach(id) ?? Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+
+  /**
    * The overlay data plane, with a DNS responder per network namespace. Its
    * devices outlive the daemon like the containers do; a restarted one adopts them.
    */
-  private async openNetwork(state: LocalState): Promise<NetworkDataPlane | undefined> {
+  private async openNetwork(state: LocalState): Promise<OverlayDataPlane | undefined> {
     const underlayIp = parseHostPort(state.advertiseAddr).host;
     const log = this.log.child({ component: 'network' });
     try {
