@@ -3,6 +3,7 @@
 // digest; workers use getManifest() and fetchBlob() to pull; the test fixtures
 // and tools push with pushBlob() and pushManifest(). Every failure is a
 // RegistryError worded as Docker words it (see errors.ts).
+import { untilAborted } from '../abort.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
@@ -158,29 +159,9 @@ function digestWith(algorithm: string, bytes: Uint8Array): string {
   return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
 }
 
-function cancelled(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new ShoalError('cancelled', 'the registry request was cancelled', 500);
-}
-
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return p;
-  if (signal.aborted) return Promise.reject(cancelled(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(cancelled(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
-}
+const cancelled = (): Error => new ShoalError('cancelled', 'the registry request was cancelled', 500);
+/** Why a request stopped: the signal's own reason when it gave one. */
+const abortError = (signal: AbortSignal): Error => (signal.reason instanceof Error ? signal.reason : cancelled());
 
 async function readLimited(body: Incoming['body'], limit: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -487,7 +468,7 @@ export class RegistryClient {
 
   private transportError(ex: Exchange, err: unknown, method: string, url: string): Error {
     if (err instanceof ShoalError) return err;
-    if (ex.signal?.aborted) return cancelled(ex.signal);
+    if (ex.signal?.aborted) return abortError(ex.signal);
     return networkFailure(err, { host: new URL(url).host, request: goRequest(method, url), https: url.startsWith('https:') });
   }
 
@@ -504,7 +485,7 @@ export class RegistryClient {
         try {
           await sleep(delay, undefined, signal !== undefined ? { signal } : {});
         } catch {
-          throw signal !== undefined ? cancelled(signal) : err;
+          throw signal !== undefined ? abortError(signal) : err;
         }
       }
     }
@@ -533,7 +514,7 @@ export class RegistryClient {
   private async authorize(ex: Exchange, url: string, get: () => Promise<string | undefined>): Promise<string | undefined> {
     try {
       // A token fetch is shared by concurrent requests, so a caller's signal only stops its own wait.
-      return await raceAbort(get(), ex.signal);
+      return await untilAborted(get(), ex.signal, cancelled);
     } catch (err) {
       if (err instanceof TokenRefusedError) throw registryFailure(401, err.body, { ...this.failureContext(ex, { method: 'GET', url: err.realm }), target: 'token' });
       throw this.transportError(ex, err, 'GET', url);

@@ -185,10 +185,9 @@ describe('overlay networks across three hosts (network namespaces, runc, a regis
     const svc = await m1().ok<{ Version: { Index: number }; Spec: Record<string, unknown> }>('GET', '/services/A');
     await m1().ok('POST', `/services/A/update?version=${svc.Version.Index}`, { ...svc.Spec, Mode: { Replicated: { Replicas: 3 } }, TaskTemplate: { ...(svc.Spec['TaskTemplate'] as object), Placement: { Constraints: ['node.labels.zone==a'] } } });
     const three = await converged('A', 3, 'three A tasks');
-    const started = Date.now();
     const want = three.map((t) => addrOf(t, 'front')).sort();
-    await eventually(async () => JSON.stringify(await lookup(clientB, 'tasks.A')) === JSON.stringify(want) || undefined, 'tasks.A with three addresses', 30_000, 200);
-    assert.ok(Date.now() - started < 10_000, `answers followed the scale within seconds (${Date.now() - started} ms)`);
+    // "Within seconds": the answers must follow the scale-up before this deadline.
+    await eventually(async () => JSON.stringify(await lookup(clientB, 'tasks.A')) === JSON.stringify(want) || undefined, 'tasks.A with three addresses', 10_000, 200);
   });
 
   it('a container on another overlay network cannot reach A', async () => {

@@ -19,7 +19,8 @@ import type { Platform } from '../../shared/registry/platform.js';
 import { familiarString, parseReference } from '../../shared/registry/reference.js';
 import type { Descriptor, ImageConfigFile, ImageReference } from '../../shared/registry/types.js';
 import { StateFile } from '../state-file.js';
-import { Semaphore, SingleFlight, untilAborted } from './concurrency.js';
+import { untilAborted } from '../../shared/abort.js';
+import { Semaphore, SingleFlight } from './concurrency.js';
 import { assignReferences, digestString, findByReference, lookup, parseImagesFile, planRemove, tagString, type DeleteItem, type ImageRecord } from './records.js';
 import type { ImageProvider, LocalImage, PullOptions, PullProgress } from './types.js';
 import { unpackLayer } from './unpack.js';
@@ -138,7 +139,7 @@ export class ImageStore implements ImageProvider {
     const flight = this.pulls.run(key, () => this.doPull(ref, opts));
     // Whoever joins a pull in progress sees its outcome; its own progress starts at the summary.
     if (flight.joined) opts.onProgress?.({ status: `Pulling from ${ref.path}`, id: ref.tag ?? ref.digest ?? 'latest' });
-    return untilAborted(flight.promise, opts.signal);
+    return untilAborted(flight.promise, opts.signal, () => new Error('the pull was cancelled'));
   }
 
   // --- queries --------------------------------------------------------------------------
