@@ -99,16 +99,16 @@ export class NetworkStateBuilder {
       if (!attached) continue;
       const vip = s.Endpoint?.VirtualIPs?.find((v) => v.NetworkID === network.ID)?.Addr;
       const mode = s.Spec.EndpointSpec?.Mode ?? 'vip';
-      const ports = network.Spec.Ingress
-        ? (s.Endpoint?.Ports ?? [])
-            .filter((p) => (p.PublishedPort ?? 0) > 0 && (p.TargetPort ?? 0) > 0)
-            .map((p) => ({
-              protocol: p.Protocol === 'udp' ? ('udp' as const) : ('tcp' as const),
-              targetPort: p.TargetPort!,
-              publishedPort: p.PublishedPort!,
-              publishMode: p.PublishMode === 'host' ? ('host' as const) : ('ingress' as const),
-            }))
-        : [];
+      // Every published port on ingress (the routing mesh's own and, for services only there, host-mode ones);
+      // host-mode ports on every other network too, since the node may serve them from whichever the service is on.
+      const ports = (s.Endpoint?.Ports ?? [])
+        .filter((p) => (p.PublishedPort ?? 0) > 0 && (p.TargetPort ?? 0) > 0 && (network.Spec.Ingress || p.PublishMode === 'host'))
+        .map((p) => ({
+          protocol: p.Protocol === 'udp' ? ('udp' as const) : ('tcp' as const),
+          targetPort: p.TargetPort!,
+          publishedPort: p.PublishedPort!,
+          publishMode: p.PublishMode === 'host' ? ('host' as const) : ('ingress' as const),
+        }));
       services.push({
         id: s.ID,
         name: s.Spec.Name ?? s.ID,

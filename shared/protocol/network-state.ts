@@ -34,7 +34,7 @@ export interface OverlayService {
   backends: OverlayBackend[];
   /** The service's aliases on this network (NetworkAttachmentConfig.Aliases): names that resolve as its own name does. */
   aliases?: string[];
-  /** Published ports (on the ingress network only). */
+  /** Published ports: all of them on the ingress network; host-mode ones on every network the service is on. */
   ports: Array<{ protocol: 'tcp' | 'udp'; targetPort: number; publishedPort: number; publishMode: 'ingress' | 'host' }>;
 }
 

@@ -61,6 +61,8 @@ function networkState(def: NetDef, host: 0 | 1, live: readonly Endpoint[]): Over
   const web = [web1, web2].filter((e) => live.includes(e));
   if (def === A) {
     services.push({ id: 'svcweb', name: 'web', endpointMode: 'vip', vip: ip(2), backends: web.map((e, i) => ({ taskId: e.taskId, slot: i + 1, ip: ip(e.nets[0]![1]) })), ports: [] });
+    // Host mode: served by web1 alone, so only host 1 answers on the port.
+    services.push({ id: 'svcpinned', name: 'pinned', endpointMode: 'dnsrr', backends: live.includes(web1) ? [{ taskId: 'web1', slot: 1, ip: ip(3) }] : [], ports: [{ protocol: 'tcp', targetPort: 80, publishedPort: 18081, publishMode: 'host' }] });
   }
   if (def === ING) {
     // Only web1 (on host 1) is a mesh backend, so a request to host 2 must cross the overlay.
@@ -204,6 +206,29 @@ describe('overlay data plane across two test hosts', { timeout: 180_000 }, () =>
     assert.equal(viaLoopback.stdout, 'one', viaLoopback.stderr);
   });
 
+  test('a host-mode port answers on the node running the task and not on the other', async () => {
+    const h1 = fx.hosts[0]!;
+    const h2 = fx.hosts[1]!;
+    const fromOutside = await until('host 2 reaches host 1:18081', async () => {
+      const r = await h2.exec(CURL[0]!, [...CURL.slice(1), `http://${h1.ip}:18081/`]);
+      return r.code === 0 ? r.stdout : undefined;
+    });
+    assert.equal(fromOutside, 'one');
+    const fromItself = await h1.exec(CURL[0]!, [...CURL.slice(1), `http://${h1.ip}:18081/`]);
+    assert.equal(fromItself.stdout, 'one', fromItself.stderr);
+    const viaLoopback = await h1.exec(CURL[0]!, [...CURL.slice(1), 'http://127.0.0.1:18081/']);
+    assert.equal(viaLoopback.stdout, 'one', viaLoopback.stderr);
+    for (const [from, to] of [[h1, h2], [h2, h2]] as const) {
+      const r = await from.exec(CURL[0]!, [...CURL.slice(1), `http://${to.ip}:18081/`]);
+      assert.notEqual(r.code, 0, `host 2 answered on its host-mode port: ${r.stdout}`);
+    }
+    // Host 1 has a veth into front for it; host 2, with no local task, has none.
+    assert.ok((await linkNames(h1.ns)).some((l) => l.ifname === planes[0]!.names.hostPortHostSide(A.id)));
+    assert.ok(!(await linkNames(h2.ns)).some((l) => l.ifname === planes[1]!.names.hostPortHostSide(A.id)));
+    // The mesh port keeps working next to it.
+    assert.equal((await h1.exec(CURL[0]!, [...CURL.slice(1), `http://${h1.ip}:18080/`])).stdout, 'one');
+  });
+
   test('a restarted data plane adopts what exists and removes what is stale', async () => {
     const before = await planes[0]!.pending();
     assert.deepEqual(before, []);
@@ -225,6 +250,8 @@ describe('overlay data plane across two test hosts', { timeout: 180_000 }, () =>
     await Promise.all(([0, 1] as const).map((h) => planes[h]!.apply(message(h, [B, ING]))));
     const after = await readdir('/run/netns');
     for (const ns of netnsA) assert.ok(!after.includes(ns), `${ns} is gone`);
+    // Host 1's veth for front's host-mode port goes with it.
+    assert.ok(!(await linkNames(fx.hosts[0]!.ns)).some((l) => l.ifname === planes[0]!.names.hostPortHostSide(A.id)));
     // The client keeps its namespace (it is still attached) but loses the interface.
     assert.deepEqual((await linkNames(nsOf.get('client')!.split('/').pop()!)).map((l) => l.ifname), ['lo']);
     // web1 loses front (eth0) but keeps ingress (eth1).

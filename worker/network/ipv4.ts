@@ -45,3 +45,21 @@ export function meshAddresses(subnet: string): { hostSide: string; nsSide: strin
   const base = parseIpv4(c.ip) - (parseIpv4(c.ip) % 2 ** (32 - c.prefixLength));
   return { hostSide: `${formatIpv4(base + 1)}/${c.prefixLength}`, nsSide: `${formatIpv4(base + 2)}/${c.prefixLength}` };
 }
+
+/**
+ * The `slot`th /30 of `subnet` as a point-to-point link (host side first,
+ * namespace side second); undefined when the subnet has no such slot.
+ */
+export function linkAddresses(subnet: string, slot: number): { hostSide: string; nsSide: string } | undefined {
+  const c = parseCidr(subnet);
+  if (c.prefixLength > 30) throw new InvalidArgumentError(`host port link subnet ${subnet} is too small; give a /30 or larger`);
+  if (!Number.isInteger(slot) || slot < 0 || slot >= 2 ** (30 - c.prefixLength)) return undefined;
+  const base = parseIpv4(c.ip) - (parseIpv4(c.ip) % 2 ** (32 - c.prefixLength)) + slot * 4;
+  return { hostSide: `${formatIpv4(base + 1)}/30`, nsSide: `${formatIpv4(base + 2)}/30` };
+}
+
+/** How many /30 links a subnet holds. */
+export function linkSlots(subnet: string): number {
+  const c = parseCidr(subnet);
+  return c.prefixLength > 30 ? 0 : 2 ** (30 - c.prefixLength);
+}

@@ -11,6 +11,8 @@ export const BRIDGE = 'br0';
 export const VXLAN = 'vxlan0';
 /** The ingress namespace's end of the routing-mesh veth. */
 export const MESH_NS_SIDE = 'gw0';
+/** A network namespace's end of its host-mode port veth. */
+export const HOST_PORT_NS_SIDE = 'hp0';
 /** The nftables table (family ip) inside each network namespace. */
 export const NS_TABLE = 'shoal';
 /** Network-side veth names start with this; anything else with it in a network namespace is ours too. */
@@ -40,6 +42,10 @@ export interface NodeNames {
   containerIfName(index: number): string;
   /** The host's end of the routing-mesh veth. */
   readonly meshHostSide: string;
+  /** The host's end of a network's host-mode port veth. */
+  hostPortHostSide(networkId: string): string;
+  /** Whether a host device is one of this node's host-mode port veths. */
+  isHostPortLink(name: string): boolean;
   /** The host's nftables table (family ip) for published ports. */
   readonly hostTable: string;
   isNetworkNs(name: string): boolean;
@@ -57,6 +63,8 @@ export function nodeNames(dataRootRealPath: string): NodeNames {
     vethName: (id) => `${VETH_PREFIX}${hex(id, MAX_IFNAME - VETH_PREFIX.length)}`,
     containerIfName: (i) => `eth${i}`,
     meshHostSide: `shg${prefix}`,
+    hostPortHostSide: (id) => `shh${prefix}${hex(id, MAX_IFNAME - 3 - prefix.length)}`,
+    isHostPortLink: (n) => n.startsWith(`shh${prefix}`),
     hostTable: `shoal-${prefix}`,
     isNetworkNs: (n) => n.startsWith(`${nsPrefix}n-`),
     isContainerNs: (n) => n.startsWith(`${nsPrefix}c-`),

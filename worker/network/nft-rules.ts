@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { OverlayNetworkState } from '../../shared/protocol/network-state.js';
 import { addressOf } from './ipv4.js';
-import { BRIDGE, MESH_NS_SIDE } from './naming.js';
+import { BRIDGE, HOST_PORT_NS_SIDE, MESH_NS_SIDE } from './naming.js';
 
 export interface NftTable {
   /** `ip <name>`. */
@@ -20,6 +20,23 @@ export interface NftTable {
 export interface PublishedPort {
   protocol: 'tcp' | 'udp';
   publishedPort: number;
+}
+
+/** A host-mode published port and the tasks on this node that take it (their addresses on one network). */
+export interface HostModePort extends PublishedPort {
+  targetPort: number;
+  /** Sorted. */
+  backends: string[];
+}
+
+/** A veth from the host to one of our namespaces and the published ports the host sends over it. */
+export interface HostLink {
+  hostIfName: string;
+  /** CIDR. */
+  hostSide: string;
+  /** CIDR. */
+  nsSide: string;
+  ports: readonly PublishedPort[];
 }
 
 /** `numgen random mod N map { 0 : a, 1 : b }`: a random backend per new connection (NAT rules see only the first packet). */
@@ -52,7 +69,7 @@ function backendIps(service: OverlayNetworkState['services'][number]): string[] 
  * the source becomes the node's address, so replies come back here to be
  * un-NATed, wherever the backend runs.
  */
-export function networkTable(tableName: string, network: OverlayNetworkState): NftTable {
+export function networkTable(tableName: string, network: OverlayNetworkState, hostPorts: readonly HostModePort[] = []): NftTable {
   const pre: string[] = [];
   const services = [...network.services].sort((a, b) => a.id.localeCompare(b.id));
   for (const s of services) {
@@ -66,6 +83,11 @@ export function networkTable(tableName: string, network: OverlayNetworkState): N
         pre.push(`iifname "${MESH_NS_SIDE}" ${p.protocol} dport ${p.publishedPort} dnat to ${pickOne(backends)}:${p.targetPort}`);
       }
     }
+  }
+  // Host-mode ports: only this node's tasks, and only what arrives from the host over the network's host-port veth.
+  for (const p of hostPorts) {
+    if (p.backends.length === 0) continue;
+    pre.push(`iifname "${HOST_PORT_NS_SIDE}" ${p.protocol} dport ${p.publishedPort} dnat to ${pickOne(p.backends)}:${p.targetPort}`);
   }
   const post: string[] = [];
   if (network.nodeAddress !== '') post.push(`ct status dnat oifname "${BRIDGE}" snat to ${addressOf(network.nodeAddress)}`);
@@ -86,18 +108,28 @@ export function ingressPorts(network: OverlayNetworkState): PublishedPort[] {
 /**
  * In the host's namespace: a published port on any of the host's own
  * addresses, from outside (prerouting) or from the host itself (output),
- * goes over the mesh veth to the ingress namespace, with the veth's host
- * address as source: the ingress namespace then needs no route back to
- * clients (the ingress namespace replaces the source again anyway, as
- * Docker's does), and 127.0.0.1 may leave the host (with route_localnet
- * on the veth).
+ * goes over a veth to one of our namespaces (the ingress one for the
+ * routing mesh, a network's for host-mode ports), with the veth's host
+ * address as source: the namespace then needs no route back to clients
+ * (it replaces the source again with the node's overlay address), and
+ * 127.0.0.1 may leave the host (with route_localnet on the veth). The
+ * first rule for a port wins: the mesh's come first.
  */
-export function hostTable(tableName: string, ports: readonly PublishedPort[], mesh: { hostIfName: string; hostSide: string; nsSide: string }): NftTable {
-  const to = addressOf(mesh.nsSide);
-  const rules = ports.map((p) => `fib daddr type local ${p.protocol} dport ${p.publishedPort} dnat to ${to}`);
+export function hostTable(tableName: string, links: readonly HostLink[]): NftTable {
+  const rules: string[] = [];
+  const seen = new Set<string>();
+  for (const l of links) {
+    const to = addressOf(l.nsSide);
+    for (const p of l.ports) {
+      const key = `${p.protocol}/${p.publishedPort}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      rules.push(`fib daddr type local ${p.protocol} dport ${p.publishedPort} dnat to ${to}`);
+    }
+  }
   return table(tableName, [
     chain('prerouting', 'prerouting', 'dstnat', rules),
     chain('output', 'output', '-100', rules),
-    chain('postrouting', 'postrouting', 'srcnat', [`oifname "${mesh.hostIfName}" snat to ${addressOf(mesh.hostSide)}`]),
+    chain('postrouting', 'postrouting', 'srcnat', links.map((l) => `oifname "${l.hostIfName}" snat to ${addressOf(l.hostSide)}`)),
   ]);
 }

@@ -1,7 +1,8 @@
 // NetworkDataPlane on Linux: per overlay network a namespace with a bridge
 // and a VXLAN device, a veth per attached container, static neighbour and
-// FDB entries for endpoints on other nodes, nftables for service VIPs and
-// the routing mesh, and the network's DNS responder. Every change is a
+// FDB entries for endpoints on other nodes, nftables for service VIPs,
+// the routing mesh and host-mode published ports (a veth from the host into
+// each network whose local tasks take one), and the network's DNS responder. Every change is a
 // reconcile: compute what should exist (desired.ts), read what does
 // (shell.ts probe), run the difference (planner.ts). Calls are serialised.
 import { mkdir, realpath } from 'node:fs/promises';
@@ -32,6 +33,8 @@ export interface OverlayDataPlaneOptions {
   dns?: DnsHost;
   /** The routing mesh's host↔ingress link (a /30 is enough; the same on every node is fine). */
   meshSubnet?: string;
+  /** Where each network's host-mode port veth takes its /30 (default 172.31.254.0/24: 64 networks with host-mode ports on one node). */
+  hostPortSubnet?: string;
   /** Do the host's part inside this /run/netns name (tests put several nodes on one machine). */
   hostNetns?: string;
   run?: CommandRunner;
@@ -55,7 +58,7 @@ export class OverlayDataPlane implements NetworkDataPlane {
     private readonly attachments: AttachmentStore,
   ) {
     this.log = o.logger;
-    this.cfg = { names, underlayIp: o.underlayIp, meshSubnet: o.meshSubnet ?? DEFAULT_MESH_SUBNET };
+    this.cfg = { names, underlayIp: o.underlayIp, meshSubnet: o.meshSubnet ?? DEFAULT_MESH_SUBNET, ...(o.hostPortSubnet !== undefined ? { hostPortSubnet: o.hostPortSubnet } : {}) };
   }
 
   static async open(o: OverlayDataPlaneOptions): Promise<OverlayDataPlane> {

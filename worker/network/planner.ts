@@ -2,7 +2,7 @@
 // first. Pure. Whatever carries this node's prefix and is not wanted goes:
 // that is how a restarted agent adopts what it made before and clears
 // what went stale while it was away.
-import { BRIDGE, MESH_NS_SIDE, VETH_PREFIX, VXLAN, type NodeNames } from './naming.js';
+import { BRIDGE, HOST_PORT_NS_SIDE, MESH_NS_SIDE, VETH_PREFIX, VXLAN, type NodeNames } from './naming.js';
 import type { DesiredNetwork, DesiredState } from './desired.js';
 import { emptyNs, type ObservedNs, type ObservedState } from './observed.js';
 import { HOST, mergeSteps, type Step } from './steps.js';
@@ -22,6 +22,9 @@ export function plan(d: DesiredState, o: ObservedState, names: NodeNames): Step[
   }
   const hostMesh = o.host.links.get(names.meshHostSide);
   if (hostMesh !== undefined && d.host.mesh === undefined) steps.push({ op: 'ip', where: HOST, lines: [`link del ${names.meshHostSide}`], tolerant: true });
+  const wantedHostPortLinks = new Set(d.host.hostPortLinks.map((l) => l.ifName));
+  const staleHostPortLinks = [...o.host.links.keys()].filter((l) => names.isHostPortLink(l) && !wantedHostPortLinks.has(l)).sort();
+  if (staleHostPortLinks.length > 0) steps.push({ op: 'ip', where: HOST, lines: staleHostPortLinks.map((l) => `link del ${l}`), tolerant: true });
   if (o.host.nftHash !== undefined && d.host.nft === undefined) steps.push({ op: 'nft', where: HOST, script: `delete table ip ${names.hostTable}\n` });
 
   for (const ns of [...wanted].sort()) if (!o.namespaces.has(ns)) steps.push({ op: 'netns-add', ns });
@@ -31,7 +34,7 @@ export function plan(d: DesiredState, o: ObservedState, names: NodeNames): Step[
   }
   for (const net of d.networks) planNetwork(net, d, o, observedNs, steps);
 
-  if (d.host.mesh !== undefined && !o.host.forwarding) steps.push({ op: 'sysctl', where: HOST, settings: ['net.ipv4.ip_forward=1'] });
+  if ((d.host.mesh !== undefined || d.host.hostPortLinks.length > 0) && !o.host.forwarding) steps.push({ op: 'sysctl', where: HOST, settings: ['net.ipv4.ip_forward=1'] });
   if (d.host.nft !== undefined && o.host.nftHash !== d.host.nft.hash) steps.push({ op: 'nft', where: HOST, script: d.host.nft.script });
   return mergeSteps(steps);
 }
@@ -111,26 +114,10 @@ function planNetwork(net: DesiredNetwork, d: DesiredState, o: ObservedState, obs
     if (fix.length > 0) push(containerCfg, x.containerNs, ...fix);
   }
 
+  const lists = { dels, host, hostSysctl, post };
   const mesh = d.host.mesh;
-  if (net.mesh !== undefined && mesh !== undefined && mesh.peerNs === ns) {
-    const gw = ob.links.get(MESH_NS_SIDE);
-    const hs = o.host.links.get(mesh.ifName);
-    if (gw === undefined || hs === undefined) {
-      if (gw !== undefined) dels.push(`link del ${MESH_NS_SIDE}`);
-      if (hs !== undefined) host.push(`link del ${mesh.ifName}`);
-      host.push(`link add ${mesh.ifName} type veth peer name ${MESH_NS_SIDE} netns ${ns}`, `addr add ${mesh.hostSide} dev ${mesh.ifName}`, `link set ${mesh.ifName} up`);
-      hostSysctl.push(`net.ipv4.conf.${mesh.ifName}.route_localnet=1`);
-      post.push(`addr add ${mesh.nsSide} dev ${MESH_NS_SIDE}`, `link set ${MESH_NS_SIDE} up`);
-    } else {
-      const hfix = addrLines(mesh.ifName, hs.addrs, [mesh.hostSide]);
-      if (!hs.up) hfix.push(`link set ${mesh.ifName} up`);
-      host.push(...hfix);
-      post.push(...addrLines(MESH_NS_SIDE, gw.addrs, [mesh.nsSide]));
-      if (!gw.up) post.push(`link set ${MESH_NS_SIDE} up`);
-    }
-  } else if (ob.links.has(MESH_NS_SIDE)) {
-    dels.push(`link del ${MESH_NS_SIDE}`);
-  }
+  planHostLink(net.mesh !== undefined && mesh !== undefined && mesh.peerNs === ns ? mesh : undefined, MESH_NS_SIDE, ob, o, lists);
+  planHostLink(net.hostPorts !== undefined ? d.host.hostPortLinks.find((l) => l.peerNs === ns) : undefined, HOST_PORT_NS_SIDE, ob, o, lists);
 
   if (dels.length > 0) steps.push({ op: 'ip', where: ns, lines: dels, tolerant: true });
   if (pre.length > 0) steps.push({ op: 'ip', where: ns, lines: pre });
@@ -141,4 +128,34 @@ function planNetwork(net: DesiredNetwork, d: DesiredState, o: ObservedState, obs
   if (fdb.length > 0) steps.push({ op: 'bridge', where: ns, lines: fdb });
   for (const [cns, lines] of containerCfg) steps.push({ op: 'ip', where: cns, lines });
   if (ob.nftHash !== net.nft.hash) steps.push({ op: 'nft', where: ns, script: net.nft.script });
+}
+
+/** A veth from the host into a network's namespace (`nsSide` is its name there), or its removal when `want` is undefined. */
+function planHostLink(
+  want: { ifName: string; peerNs: string; hostSide: string; nsSide: string } | undefined,
+  nsSide: string,
+  ob: ObservedNs,
+  o: ObservedState,
+  lists: { dels: string[]; host: string[]; hostSysctl: string[]; post: string[] },
+): void {
+  const { dels, host, hostSysctl, post } = lists;
+  if (want === undefined) {
+    if (ob.links.has(nsSide)) dels.push(`link del ${nsSide}`);
+    return;
+  }
+  const gw = ob.links.get(nsSide);
+  const hs = o.host.links.get(want.ifName);
+  if (gw === undefined || hs === undefined) {
+    if (gw !== undefined) dels.push(`link del ${nsSide}`);
+    if (hs !== undefined) host.push(`link del ${want.ifName}`);
+    host.push(`link add ${want.ifName} type veth peer name ${nsSide} netns ${want.peerNs}`, `addr add ${want.hostSide} dev ${want.ifName}`, `link set ${want.ifName} up`);
+    hostSysctl.push(`net.ipv4.conf.${want.ifName}.route_localnet=1`);
+    post.push(`addr add ${want.nsSide} dev ${nsSide}`, `link set ${nsSide} up`);
+    return;
+  }
+  const hfix = addrLines(want.ifName, hs.addrs, [want.hostSide]);
+  if (!hs.up) hfix.push(`link set ${want.ifName} up`);
+  host.push(...hfix);
+  post.push(...addrLines(nsSide, gw.addrs, [want.nsSide]));
+  if (!gw.up) post.push(`link set ${nsSide} up`);
 }

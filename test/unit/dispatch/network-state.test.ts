@@ -118,6 +118,32 @@ test('the ingress network carries the published ports of the services that publi
   assert.deepEqual(ing.services[0]!.backends.map((x) => x.ip), ['10.0.0.3']);
 });
 
+test('host-mode ports are listed on every network the service is on; ingress-mode ones only on ingress', () => {
+  const ports = [
+    { Protocol: 'tcp' as const, TargetPort: 80, PublishedPort: 8081, PublishMode: 'host' as const },
+    { Protocol: 'udp' as const, TargetPort: 53, PublishedPort: 30053, PublishMode: 'ingress' as const },
+  ];
+  const b = new NetworkStateBuilder({
+    networks: [
+      network('ing', 'ingress', 4096, '10.0.0.0/24', { A: '10.0.0.250/24' }, true),
+      network('n1', 'front', 4097, '10.0.1.0/24', { A: '10.0.1.250/24' }),
+    ],
+    services: [
+      service('s1', 'web', ['n1'], { Endpoint: { Ports: ports, VirtualIPs: [{ NetworkID: 'ing', Addr: '10.0.0.2/24' }, { NetworkID: 'n1', Addr: '10.0.1.2/24' }] } }),
+      service('s2', 'pinned', ['n1'], { Endpoint: { Ports: [ports[0]!] } }),
+    ],
+    tasks: [task('t1', 's1', 'A', 1, [['ing', '10.0.0.3/24'], ['n1', '10.0.1.3/24']]), task('t2', 's2', 'A', 1, [['n1', '10.0.1.4/24']])],
+    nodes: [node('A', '192.168.50.1')],
+    dataPathPort: 4789,
+  });
+  const msg = b.forNode('A');
+  const [ing, front] = msg.networks;
+  const host = { protocol: 'tcp', targetPort: 80, publishedPort: 8081, publishMode: 'host' };
+  assert.deepEqual(front!.services.map((s) => [s.name, s.ports]), [['pinned', [host]], ['web', [host]]]);
+  assert.deepEqual(ing!.services.map((s) => [s.name, s.ports]), [['web', [host, { protocol: 'udp', targetPort: 53, publishedPort: 30053, publishMode: 'ingress' }]]], 'a host-mode-only service is not on ingress');
+  assert.deepEqual(parseNetworksMessage(JSON.parse(JSON.stringify(msg))), msg);
+});
+
 test('a malformed networks message is refused with what was wrong', () => {
   assert.throws(() => parseNetworksMessage({ dataPathPort: 4789, networks: [{ id: 'x' }] }), /invalid networks message: networks\[0\]\.name/);
   assert.throws(() => parseNetworksMessage({ dataPathPort: 0, networks: [] }), /dataPathPort/);

@@ -4,8 +4,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { macForIp, type NetworksMessage, type OverlayNetworkState } from '../../../shared/protocol/network-state.js';
 import { desiredState, type ContainerAttachment, type DesiredState, type PlannerConfig } from '../../../worker/network/desired.js';
-import { meshAddresses } from '../../../worker/network/ipv4.js';
-import { BRIDGE, MESH_NS_SIDE, nodeNames, VXLAN } from '../../../worker/network/naming.js';
+import { linkAddresses, meshAddresses } from '../../../worker/network/ipv4.js';
+import { BRIDGE, HOST_PORT_NS_SIDE, MESH_NS_SIDE, nodeNames, VXLAN } from '../../../worker/network/naming.js';
 import { networkTable } from '../../../worker/network/nft-rules.js';
 import { emptyNs, parseFdb, parseLinks, parseNeigh, parseNftHash, parseProbe, type ObservedLink, type ObservedNs, type ObservedState } from '../../../worker/network/observed.js';
 import { plan } from '../../../worker/network/planner.js';
@@ -77,9 +77,11 @@ function observedFrom(d: DesiredState): ObservedState {
     o.fdb = new Map(n.fdb);
     o.nftHash = n.nft.hash;
     if (n.mesh !== undefined) o.links.set(MESH_NS_SIDE, link(MESH_NS_SIDE, { kind: 'veth', mtu: 1500, addrs: [n.mesh.nsSide] }));
+    if (n.hostPorts !== undefined) o.links.set(HOST_PORT_NS_SIDE, link(HOST_PORT_NS_SIDE, { kind: 'veth', mtu: 1500, addrs: [n.hostPorts.nsSide] }));
     netns.set(n.ns, o);
   }
   if (d.host.mesh !== undefined) host.links.set(d.host.mesh.ifName, link(d.host.mesh.ifName, { kind: 'veth', mtu: 1500, addrs: [d.host.mesh.hostSide] }));
+  for (const l of d.host.hostPortLinks) host.links.set(l.ifName, link(l.ifName, { kind: 'veth', mtu: 1500, addrs: [l.hostSide] }));
   host.nftHash = d.host.nft?.hash;
   return { namespaces: new Set(netns.keys()), host, netns };
 }
@@ -122,6 +124,86 @@ describe('desired state', () => {
     assert.deepEqual(d.host.mesh, { ifName: names.meshHostSide, peerNs: names.networkNs(ingress().id), hostSide: '172.31.255.1/30', nsSide: '172.31.255.2/30' });
     assert.match(d.host.nft!.script, /fib daddr type local tcp dport 8080 dnat to 172\.31\.255\.2/);
     assert.match(d.host.nft!.script, new RegExp(`oifname "${names.meshHostSide}" snat to 172\\.31\\.255\\.1`));
+  });
+});
+
+/** front() with a host-mode port on web (t3 is local, t4 remote) and one on a service whose only task is remote. */
+function frontWithHostPorts(): OverlayNetworkState {
+  const base = front();
+  return {
+    ...base,
+    services: [
+      { ...base.services[0]!, ports: [{ protocol: 'tcp', targetPort: 80, publishedPort: 8081, publishMode: 'host' }] },
+      { id: 's2', name: 'far', endpointMode: 'dnsrr', backends: [{ taskId: 't4', slot: 1, ip: '10.0.1.4' }], ports: [{ protocol: 'tcp', targetPort: 80, publishedPort: 8082, publishMode: 'host' }] },
+    ],
+  };
+}
+
+describe('host-mode published ports', () => {
+  test('go to this node\'s tasks only, over a veth into the network that serves them', () => {
+    const d = desiredState(msg(frontWithHostPorts()), [web], cfg);
+    const netA = names.networkNs(front().id);
+    // VNI 4097 names slot 1 of the default 172.31.254.0/24.
+    assert.deepEqual(d.host.hostPortLinks, [{ ifName: names.hostPortHostSide(front().id), peerNs: netA, hostSide: '172.31.254.5/30', nsSide: '172.31.254.6/30' }]);
+    assert.deepEqual(d.networks[0]!.hostPorts, { nsSide: '172.31.254.6/30' });
+    assert.match(d.networks[0]!.nft.script, /iifname "hp0" tcp dport 8081 dnat to 10\.0\.1\.3:80/);
+    assert.doesNotMatch(d.networks[0]!.nft.script, /10\.0\.1\.4:80|dport 8082/, 'a task on another node takes no host-mode traffic here');
+    assert.match(d.host.nft!.script, /fib daddr type local tcp dport 8081 dnat to 172\.31\.254\.6/);
+    assert.doesNotMatch(d.host.nft!.script, /dport 8082/);
+    assert.match(d.host.nft!.script, new RegExp(`oifname "${names.hostPortHostSide(front().id)}" snat to 172\\.31\\.254\\.5`));
+    assert.equal(d.host.mesh, undefined);
+    assert.ok(names.hostPortHostSide(front().id).length <= 15 && names.isHostPortLink(names.hostPortHostSide(front().id)));
+  });
+
+  test('several local tasks are picked at random; a service on ingress and an overlay is served from the overlay', () => {
+    const two: ContainerAttachment = { containerId: 'c4bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', taskId: 't4', networks: [{ networkId: front().id, address: '10.0.1.4/24' }] };
+    const ing = { ...ingress(), services: [{ ...ingress().services[0]!, ports: [...ingress().services[0]!.ports, { protocol: 'tcp' as const, targetPort: 80, publishedPort: 8081, publishMode: 'host' as const }] }] };
+    const d = desiredState(msg(ing, frontWithHostPorts()), [web, two], cfg);
+    const [ingNet, frontNet] = d.networks;
+    assert.match(frontNet!.nft.script, /iifname "hp0" tcp dport 8081 dnat to numgen random mod 2 map \{ 0 : 10\.0\.1\.3, 1 : 10\.0\.1\.4 \}:80/);
+    assert.match(frontNet!.nft.script, /iifname "hp0" tcp dport 8082 dnat to 10\.0\.1\.4:80/);
+    assert.doesNotMatch(ingNet!.nft.script, /hp0/);
+    assert.equal(ingNet!.hostPorts, undefined);
+    // The mesh's rules come first in the host table.
+    const script = d.host.nft!.script;
+    assert.ok(script.indexOf('dport 8080 dnat to 172.31.255.2') < script.indexOf('dport 8081 dnat to 172.31.254.6'));
+    assert.deepEqual(plan(d, observedFrom(d), names), []);
+  });
+
+  test('the /30s follow the VNI and skip a taken slot', () => {
+    assert.deepEqual(linkAddresses('172.31.254.0/24', 63), { hostSide: '172.31.254.253/30', nsSide: '172.31.254.254/30' });
+    assert.equal(linkAddresses('172.31.254.0/24', 64), undefined);
+    const other: OverlayNetworkState = {
+      ...front(),
+      id: 'otherooooooooooooooooooooo',
+      name: 'other',
+      vni: 4097 + 64,
+      subnet: '10.0.9.0/24',
+      nodeAddress: '10.0.9.250/24',
+      services: [{ id: 's9', name: 'db', endpointMode: 'dnsrr', backends: [{ taskId: 't3', slot: 1, ip: '10.0.9.3' }], ports: [{ protocol: 'tcp', targetPort: 5432, publishedPort: 5432, publishMode: 'host' }] }],
+    };
+    const both = desiredState(msg(frontWithHostPorts(), other), [{ ...web, networks: [...web.networks, { networkId: other.id, address: '10.0.9.3/24' }] }], cfg);
+    assert.deepEqual(both.host.hostPortLinks.map((l) => [l.peerNs, l.hostSide]), [
+      [names.networkNs(front().id), '172.31.254.5/30'],
+      [names.networkNs(other.id), '172.31.254.9/30'],
+    ]);
+  });
+
+  test('the veth is made from the host with its addresses, and goes when the last local task does', () => {
+    const d = desiredState(msg(frontWithHostPorts()), [web], cfg);
+    const netA = names.networkNs(front().id);
+    const ifName = names.hostPortHostSide(front().id);
+    const steps = plan(d, { namespaces: new Set(), host: emptyNs(), netns: new Map() }, names);
+    assert.ok(lines(steps, 'ip', HOST).includes(`link add ${ifName} type veth peer name hp0 netns ${netA}`));
+    assert.ok(lines(steps, 'ip', HOST).includes(`addr add 172.31.254.5/30 dev ${ifName}`));
+    assert.ok(lines(steps, 'ip', netA).includes('addr add 172.31.254.6/30 dev hp0'));
+    assert.ok(steps.some((s) => s.op === 'sysctl' && s.where === HOST && s.settings.includes(`net.ipv4.conf.${ifName}.route_localnet=1`)));
+    assert.ok(steps.some((s) => s.op === 'sysctl' && s.where === HOST && s.settings.includes('net.ipv4.ip_forward=1')));
+    assert.deepEqual(plan(d, observedFrom(d), names), []);
+    const gone = plan(desiredState(msg(frontWithHostPorts()), [], cfg), observedFrom(d), names);
+    assert.ok(lines(gone, 'ip', HOST).includes(`link del ${ifName}`));
+    assert.ok(lines(gone, 'ip', netA).includes('link del hp0'));
+    assert.ok(gone.some((s) => s.op === 'nft' && s.where === HOST && s.script === `delete table ip ${names.hostTable}\n`));
   });
 });
 
